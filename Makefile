@@ -1,0 +1,54 @@
+# One obvious entry point for each job. `make demo` = README main command, `make test` = CI.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+RELEASE ?= 4.16
+
+.PHONY: setup build-cluster cluster-up cluster-down demo test lint sanity unit integration molecule bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+.collections/ansible_collections/ocpv/density:
+	mkdir -p .collections/ansible_collections/ocpv
+	ln -sfn ../../.. .collections/ansible_collections/ocpv/density
+
+setup: $(BIN)/.installed .collections/ansible_collections/ocpv/density ## venv + collection link
+
+build-cluster: ## build (or reuse cached) control plane binaries
+	bash localcluster/build.sh
+
+cluster-up: setup build-cluster ## start the local emulated OpenShift cluster
+	$(BIN)/python localcluster/cluster.py up --release $(RELEASE)
+
+cluster-down: ## stop it and remove its data
+	$(BIN)/python localcluster/cluster.py down
+
+demo: cluster-up ## README main command: cluster + site playbook at 150 %
+	KUBECONFIG=$(CURDIR)/.localcluster/default/kubeconfig $(BIN)/ansible-playbook playbooks/site.yml -e overcommit=150
+
+test: setup build-cluster lint sanity unit integration ## everything CI runs
+
+lint: setup
+	bash tests/lint.sh
+
+sanity: setup
+	bash tests/sanity/run.sh
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+integration: setup build-cluster
+	$(BIN)/pytest -q tests/integration
+
+bench: setup build-cluster
+	$(BIN)/python benchmarks/run.py
+
+clean: cluster-down
+	rm -rf $(VENV) .collections reports
