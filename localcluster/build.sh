@@ -10,7 +10,7 @@
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
-ETCD_VERSION=${ETCD_VERSION:-v3.6.5}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.8}  # = what k8s.io/kubernetes v1.36.3 requires (MVS picks the higher one)
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 CACHE_ROOT=${OCPV_DENSITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ocpv-density}
 OUT="$CACHE_ROOT/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
@@ -61,6 +61,10 @@ go build -trimpath -ldflags "-s -w" -o "$WORK/out/etcd" go.etcd.io/etcd/server/v
 echo "==> building kwok $KWOK_VERSION (log: $LOG_DIR/kwok.log)"
 GOBIN="$WORK/out" GOFLAGS= go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >"$LOG_DIR/kwok.log" 2>&1 \
   || fail "building kwok $KWOK_VERSION" "$LOG_DIR/kwok.log"
+
+# The cache key must name what was really built: Go's version selection may raise etcd.
+built_etcd=$("$WORK/out/etcd" --version | sed -n 's/^etcd Version: /v/p')
+[ "$built_etcd" = "$ETCD_VERSION" ] || { echo "build-control-plane: built etcd $built_etcd, expected $ETCD_VERSION; set ETCD_VERSION=$built_etcd" >&2; exit 1; }
 
 # Move into the cache only when everything built, so a half build is never "cached".
 for b in "${BINARIES[@]}"; do mv "$WORK/out/$b" "$OUT/$b"; done
