@@ -1,0 +1,1042 @@
+#!/usr/bin/env python3
+"""Emulates the OpenShift operators' behaviour for tests; not part of the collection.
+
+A small poll-loop controller that stands in for the parts of the Machine Config Operator (MCO),
+the machine-config-daemon on each node, and the HyperConverged Cluster Operator (HCO) that
+ocpv.density relies on, against the real kube-apiserver of the local cluster:
+
+- MCO kubelet-config controller: KubeletConfig -> MachineConfig 99-<pool>-generated-kubelet
+- MCO render controller: MachineConfigs of a pool -> rendered-<pool>-<hash>, pool retargeted
+- MCO node controller + daemon: nodes reboot into the target, maxUnavailable at a time; pool status
+- node state: <run>/nodes/<node>/proc/meminfo (swap) and root/<path> (files the config wrote)
+- HCO: overcommit -> KubeVirt; on HCO >= 1.16 its own wasp-agent while overcommit > 100
+- kwok exec: each wasp-agent pod's exec sees FSROOT=<run>/nodes/<node>
+
+Run by cluster.py as `python localcluster/emulator.py --kubeconfig <run>/emulator.kubeconfig
+--run-dir <run> --topology T`; its requests are made as user `system:ocpv-emulator`, so they can
+be told apart in the audit log. Behaviour follows shared reference openshift-apis.md §2-§4 and
+wasp-agent.md; docs/development.md describes it for users of the harness.
+
+Files under <run>/emulator/: `ready` (pid, once the first cycle succeeded), `counters.json`
+({"reboots": {node: n}, "rollouts": {pool: n}, "max_updating": {pool: n}}), `alerts.json`
+({"firing": [names]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
+"""
+
+import argparse
+import base64
+import copy
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import shlex
+import sys
+import time
+import urllib.parse
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+try:  # imported as localcluster.emulator (tests) or run as a script from localcluster/
+    from . import releases
+    from .kubeapi import ApiError, Kube, path
+except ImportError:
+    import releases
+    from kubeapi import ApiError, Kube, path
+
+log = logging.getLogger("emulator")
+
+MCFG = "machineconfiguration.openshift.io/v1"
+ROLE_LABEL = "machineconfiguration.openshift.io/role"
+GENERATED_BY = "machineconfiguration.openshift.io/generated-by-controller-version"
+MC_NAME_SUFFIX = "machineconfiguration.openshift.io/mc-name-suffix"
+CURRENT_CONFIG = "machineconfiguration.openshift.io/currentConfig"
+DESIRED_CONFIG = "machineconfiguration.openshift.io/desiredConfig"
+NODE_STATE = "machineconfiguration.openshift.io/state"
+NODE_REASON = "machineconfiguration.openshift.io/reason"
+DEGRADE_ANNOTATION = "localcluster.ocpv.io/degrade"      # test-only fault injection on a pool
+KUBELET_ANNOTATION = "localcluster.ocpv.io/kubelet"      # why an emulated kubelet did not start
+CONTROLLER_VERSION = "localcluster-emulator"
+
+HCO_NAMESPACE = "openshift-cnv"
+HCO_NAME = "kubevirt-hyperconverged"
+KUBEVIRT_NAME = "kubevirt-kubevirt-hyperconverged"
+HCO_LABELS = {"app": "kubevirt-hyperconverged"}
+AUTOPILOT_ANNOTATION = "platform.kubevirt.io/autopilot"
+
+SWAP_ENV_FILE = "/etc/ocpv-density/swap.env"           # docs/development.md "Swap MachineConfig shape"
+KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
+KUBELET_CONF_DIR = "/etc/openshift/kubelet.conf.d"
+FORBIDDEN_KUBELET_KEYS = ("cgroupDriver", "clusterDNS", "clusterDomain", "featureGates", "staticPodPath")
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dig(obj, *keys, default=None):
+    for key in keys:
+        if not isinstance(obj, dict) or key not in obj:
+            return default
+        obj = obj[key]
+    return obj
+
+
+# =============================================================================================
+# Pure logic (unit-tested in tests/unit/test_emulator_logic.py)
+# =============================================================================================
+
+_QUANTITY = re.compile(r"^([0-9.]+)([a-zA-Z]*)$")
+_SUFFIX = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+
+
+def quantity_bytes(text):
+    """A node capacity quantity ('16Gi', '17179869184', '16G') in bytes."""
+    m = _QUANTITY.match(str(text))
+    if not m or m.group(2) not in _SUFFIX:
+        raise ValueError(f"cannot parse quantity {text!r}")
+    return int(float(m.group(1)) * _SUFFIX[m.group(2)])
+
+
+def selector_matches(selector, labels):
+    """Kubernetes LabelSelector semantics: None selects nothing, {} selects everything."""
+    if selector is None:
+        return False
+    labels = labels or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def pool_for_node(node_labels, pools):
+    """The pool a node belongs to, by MCO's rule (pkg/helpers GetPoolsForNode): a node matching
+    master belongs to master; otherwise a single custom pool wins over worker; two or more custom
+    pools is an error in MCO (-> None here)."""
+    matching = [p["metadata"]["name"] for p in pools if selector_matches(dig(p, "spec", "nodeSelector"), node_labels)]
+    if "master" in matching:
+        return "master"
+    custom = [name for name in matching if name != "worker"]
+    if len(custom) == 1:
+        return custom[0]
+    if not custom and "worker" in matching:
+        return "worker"
+    return None
+
+
+def parse_ignition_version(text):
+    """'3.4.0' -> (3, 4, 0); ValueError for anything Ignition would not parse."""
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)(-experimental)?", str(text or ""))
+    if not m or m.group(4):
+        raise ValueError(f"invalid ignition version {text!r}")
+    return tuple(int(g) for g in m.groups()[:3])
+
+
+def ignition_error(config, ignition_max):
+    """Why MCO would refuse this Ignition config, or None. MCO parses 2.2.0 and 3.0.0 up to the
+    newest spec it vendors (release.ignition_max)."""
+    try:
+        version = parse_ignition_version(dig(config, "ignition", "version"))
+    except ValueError as e:
+        return f"parsing Ignition config failed: {e}"
+    if version != (2, 2, 0) and not (3, 0, 0) <= version <= ignition_max:
+        supported = ".".join(map(str, ignition_max))
+        return (f"parsing Ignition config failed: unsupported config version "
+                f"{'.'.join(map(str, version))} (newest supported: {supported})")
+    return None
+
+
+def merge_configs(mcs):
+    """Merge MachineConfigs (sorted by name, later wins) into one rendered spec, like MCO's
+    MergeMachineConfigs: files by path and units by name are replaced by later configs,
+    kernelArguments appended, extensions unioned. The rendered Ignition version is the newest
+    of the inputs (MCO converts to its own spec version; the emulator keeps names stable across
+    releases instead)."""
+    files, units, kargs, extensions = {}, {}, [], []
+    version, fips, kernel_type, os_image = (3, 0, 0), False, "", ""
+    for mc in sorted(mcs, key=lambda m: m["metadata"]["name"]):
+        spec = mc.get("spec") or {}
+        config = spec.get("config") or {}
+        try:
+            version = max(version, parse_ignition_version(dig(config, "ignition", "version")))
+        except ValueError:
+            pass
+        for f in dig(config, "storage", "files", default=[]) or []:
+            files[f["path"]] = f
+        for u in dig(config, "systemd", "units", default=[]) or []:
+            units[u["name"]] = u
+        kargs += spec.get("kernelArguments") or []
+        extensions += [e for e in spec.get("extensions") or [] if e not in extensions]
+        fips = fips or bool(spec.get("fips"))
+        kernel_type = spec.get("kernelType") or kernel_type
+        os_image = spec.get("osImageURL") or os_image
+    config = {"ignition": {"version": ".".join(map(str, version))}}
+    if files:
+        config["storage"] = {"files": [files[p] for p in sorted(files)]}
+    if units:
+        config["systemd"] = {"units": [units[n] for n in sorted(units)]}
+    merged = {"config": config, "kernelArguments": kargs, "extensions": extensions, "fips": fips}
+    if kernel_type:
+        merged["kernelType"] = kernel_type
+    if os_image:
+        merged["osImageURL"] = os_image
+    return merged
+
+
+def rendered_name(pool, merged_spec):
+    """rendered-<pool>-<md5 of the merged spec> (MCO hashes the merged config the same way)."""
+    digest = hashlib.md5(json.dumps(merged_spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"rendered-{pool}-{digest}"
+
+
+def decode_file_contents(file_entry):
+    """Bytes of an Ignition storage.files entry (data: URL, base64 or percent-encoded, gzip)."""
+    source = dig(file_entry, "contents", "source", default="") or ""
+    if not source.startswith("data:"):
+        return b""  # remote sources are not fetched by the emulated nodes
+    header, _, data = source[5:].partition(",")
+    raw = base64.b64decode(data) if header.endswith(";base64") else urllib.parse.unquote_to_bytes(data)
+    if dig(file_entry, "contents", "compression") == "gzip":
+        raw = gzip.decompress(raw)
+    return raw
+
+
+def config_files(config):
+    """{path: text} of the files an Ignition config writes."""
+    return {f["path"]: decode_file_contents(f).decode(errors="replace")
+            for f in dig(config, "storage", "files", default=[]) or []}
+
+
+def enabled_units(config):
+    """{name: contents} of the systemd units the config enables (and does not mask)."""
+    return {u["name"]: u.get("contents") or "" for u in dig(config, "systemd", "units", default=[]) or []
+            if u.get("enabled") and not u.get("mask")}
+
+
+def parse_env(text):
+    """KEY=value lines (shell-style quoting allowed) -> dict."""
+    env = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            env[key.strip().removeprefix("export ").strip()] = " ".join(shlex.split(value)) if value.strip() else ""
+    return env
+
+
+def unit_environment(unit_text):
+    """Environment= assignments of a unit -> dict."""
+    env = {}
+    for line in unit_text.splitlines():
+        if line.strip().startswith("Environment="):
+            for item in shlex.split(line.strip()[len("Environment="):]):
+                key, _, value = item.partition("=")
+                env[key] = value
+    return env
+
+
+_FALLOCATE = re.compile(r"fallocate\s+-l\s+(\S+?)M?\s+(\S+)")
+_DD = re.compile(r"\bdd\b[^\n;&|]*")
+
+
+def fixed_swap_unit(unit_text):
+    """(size MiB, path) of a unit that provisions a swap file the documented way, else None:
+    `fallocate -l <n>M <path>` or `dd if=/dev/zero of=<path> bs=1M count=<n>`, where <n> may be
+    ${SWAP_SIZE_MB} from an Environment= line."""
+    env = unit_environment(unit_text)
+
+    def number(word):
+        word = re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), ""), word)
+        return int(word) if word.isdigit() else None
+
+    m = _FALLOCATE.search(unit_text)
+    if m and "mkswap" in unit_text:
+        size = number(m.group(1))
+        return (size, m.group(2).strip("\"'")) if size else None
+    for dd in _DD.findall(unit_text):
+        args = dict(a.split("=", 1) for a in dd.split() if "=" in a)
+        if args.get("bs") in ("1M", "1MiB") and "mkswap" in unit_text and number(args.get("count", "")):
+            return number(args["count"]), args.get("of", "").strip("\"'")
+    return None
+
+
+def _condition_path(unit_text):
+    """ConditionPathExists= of a unit as (negated, path), or None."""
+    m = re.search(r"^ConditionPathExists=(!?)(\S+)", unit_text, re.M)
+    return (m.group(1) == "!", m.group(2)) if m else None
+
+
+def boot_swap(config, mem_total_kb, existing_swapfile_mib):
+    """Swap after a node boots into `config`: returns (active swap MiB, swap file MiB or None).
+
+    Two shapes are understood, both as a real node would execute them:
+    - the collection's contract (docs/development.md "Swap MachineConfig shape"): swap.env with
+      OCPV_SWAP_OVERCOMMIT_PERCENT=P and swap-provision.service enabled -> the script sizes the
+      file from MemTotal, (re)creates it if missing or of another size, and swapons it each boot;
+    - the documented fixed-size units (SWAP_SIZE_MB / fallocate / dd): the provisioning unit runs
+      unless its ConditionPathExists=!<file> finds the file already there, and only units that run
+      swapon activate swap - so the two-unit MC of the 4.17-4.19 docs loses swap on the second
+      boot unless a swap-enable unit exists (as the 4.21 docs added).
+    """
+    files, units = config_files(config), enabled_units(config)
+    env_text = files.get(SWAP_ENV_FILE)
+    if env_text is not None and "swap-provision.service" in units:
+        percent = int(parse_env(env_text).get("OCPV_SWAP_OVERCOMMIT_PERCENT", "100"))
+        size = mem_total_kb * (percent - 100) // 100 // 1024
+        return (size, size) if size > 0 else (0, existing_swapfile_mib)
+
+    swap, swapfile = 0, existing_swapfile_mib
+    for name in sorted(units):
+        text = units[name]
+        provision = fixed_swap_unit(text)
+        cond = _condition_path(text)
+        if provision:
+            size, _ = provision
+            if cond and cond[0] and swapfile is not None:
+                continue  # ConditionPathExists=!file: skipped, the file is already there
+            swapfile = size
+            if "swapon" in text:
+                swap = size
+        elif "swapon" in text and swapfile is not None:
+            if cond and (cond[0] == (swapfile is not None)):
+                continue
+            swap = swapfile
+    return swap, swapfile
+
+
+def kubelet_swap_error(config, release, pool):
+    """Why the kubelet would refuse to start with swap on, or None. The kubelet's failSwapOn
+    defaults to true; MCO's template sets it false for workers from 4.21; a KubeletConfig's
+    generated kubelet.conf or (4.21+, non-master pools) a drop-in in /etc/openshift/kubelet.conf.d
+    can set it."""
+    fail_swap_on = not (release.minor >= (4, 21) and pool != "master")
+    files = config_files(config)
+    if KUBELET_CONF in files:
+        fail_swap_on = (yaml.safe_load(files[KUBELET_CONF]) or {}).get("failSwapOn", fail_swap_on)
+    if release.minor >= (4, 21) and pool != "master":
+        for p in sorted(p for p in files if p.startswith(KUBELET_CONF_DIR + "/") and p.endswith(".conf")):
+            fail_swap_on = (yaml.safe_load(files[p]) or {}).get("failSwapOn", fail_swap_on)
+    if fail_swap_on:
+        return "failed to run Kubelet: running with swap on is not supported, please disable swap or set --fail-swap-on flag to false"
+    return None
+
+
+def kubelet_config_error(kubelet_config, release):
+    """MCO's validateUserKubeletConfig: why a KubeletConfig is refused, or None."""
+    kc = kubelet_config or {}
+    for key in FORBIDDEN_KUBELET_KEYS:
+        if key in kc:
+            return f"KubeletConfiguration: {key} is not allowed to be set, but contains: {kc[key]}"
+    if release.swap_keys_rejected:
+        if "failSwapOn" in kc:
+            return f"KubeletConfiguration: failSwapOn is not allowed to be set, but contains: {str(kc['failSwapOn']).lower()}"
+        behavior = dig(kc, "memorySwap", "swapBehavior")
+        if behavior:
+            return f"KubeletConfiguration: swapBehavior is not allowed to be set, but contains: {behavior}"
+    return None
+
+
+def kubelet_template(release, pool):
+    """The parts of MCO's kubelet.conf template that matter here (the rest is elided)."""
+    conf = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+            "cgroupDriver": "systemd", "maxPods": 250, "systemReserved": {"cpu": "500m", "memory": "1Gi"}}
+    if release.minor >= (4, 21):
+        conf["failSwapOn"] = pool == "master"
+        conf["memorySwap"] = {"swapBehavior": "NoSwap"}
+    return conf
+
+
+def max_unavailable(value, machine_count):
+    """Pool maxUnavailable (int or 'N%', default 1; 0 -> 1 as MCO does)."""
+    if value is None:
+        return 1
+    if isinstance(value, str) and value.endswith("%"):
+        value = int(machine_count * int(value[:-1]) / 100)
+    return max(int(value), 1)
+
+
+def meminfo(mem_total_kb, swap_kb):
+    free = mem_total_kb * 9 // 10
+    return (f"MemTotal:       {mem_total_kb:>10} kB\n"
+            f"MemFree:        {free:>10} kB\n"
+            f"MemAvailable:   {free:>10} kB\n"
+            f"SwapCached:     {0:>10} kB\n"
+            f"SwapTotal:      {swap_kb:>10} kB\n"
+            f"SwapFree:       {swap_kb:>10} kB\n")
+
+
+def data_url(text):
+    return "data:text/plain;charset=utf-8;base64," + base64.b64encode(text.encode()).decode()
+
+
+def condition(type_, status, reason="", message=""):
+    return {"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": now()}
+
+
+def keep_transition_times(new, old):
+    """Carry lastTransitionTime over for conditions whose status did not change."""
+    old_by_type = {c.get("type"): c for c in old or []}
+    for c in new:
+        prev = old_by_type.get(c["type"])
+        if prev and prev.get("status") == c["status"] and prev.get("lastTransitionTime"):
+            c["lastTransitionTime"] = prev["lastTransitionTime"]
+    return new
+
+
+def without_times(conditions):
+    return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in conditions or []]
+
+
+# =============================================================================================
+# Node state on disk: <run>/nodes/<node>/
+# =============================================================================================
+
+class NodeDisk:
+    """The emulated node's filesystem: proc/meminfo, root/<path> for files its config wrote,
+    root/var/tmp/swapfile as a small marker standing for the swap file (it survives reboots)."""
+
+    def __init__(self, run_dir, node):
+        self.dir = Path(run_dir) / "nodes" / node
+        self.root = self.dir / "root"
+        self.manifest = self.dir / "config-files.json"   # paths the current config wrote
+
+    def swapfile_mib(self, swap_path="/var/tmp/swapfile"):
+        marker = self.root / swap_path.lstrip("/")
+        try:
+            return int(marker.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def write_meminfo(self, mem_total_kb, swap_mib):
+        (self.dir / "proc").mkdir(parents=True, exist_ok=True)
+        atomic_write(self.dir / "proc" / "meminfo", meminfo(mem_total_kb, swap_mib * 1024))
+
+    def has_meminfo(self):
+        return (self.dir / "proc" / "meminfo").exists()
+
+    def boot(self, config, mem_total_kb):
+        """Write what `config` puts on disk (removing what the previous config wrote and this one
+        does not, as the machine-config-daemon does), then bring up swap. Returns swap MiB."""
+        written = []
+        for p, entry in ((f["path"], f) for f in dig(config, "storage", "files", default=[]) or []):
+            target = self.root / p.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(decode_file_contents(entry))
+            target.chmod((entry.get("mode") or 0o644) & 0o777)
+            written.append(p)
+        for unit in dig(config, "systemd", "units", default=[]) or []:
+            unit_dir = f"/etc/systemd/system/{unit['name']}"
+            if unit.get("contents") is not None:
+                self._write(unit_dir, unit["contents"])
+                written.append(unit_dir)
+            for dropin in unit.get("dropins") or []:
+                p = f"{unit_dir}.d/{dropin['name']}"
+                self._write(p, dropin.get("contents") or "")
+                written.append(p)
+        try:
+            previous = json.loads(self.manifest.read_text())
+        except (OSError, ValueError):
+            previous = []
+        for p in set(previous) - set(written):
+            (self.root / p.lstrip("/")).unlink(missing_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.manifest, json.dumps(sorted(written)))
+
+        swap_mib, swapfile_mib = boot_swap(config, mem_total_kb, self.swapfile_mib())
+        if swapfile_mib is not None:
+            self._write("/var/tmp/swapfile", f"{swapfile_mib} MiB swap file (emulated marker)\n")
+        self.write_meminfo(mem_total_kb, swap_mib)
+        return swap_mib
+
+    def _write(self, p, text):
+        target = self.root / p.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def atomic_write(file, text):
+    file = Path(file)
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, file)
+
+
+def node_mem_total_kb(node):
+    return quantity_bytes(dig(node, "status", "capacity", "memory", default="0")) // 1024
+
+
+# =============================================================================================
+# The controllers
+# =============================================================================================
+
+class Emulator:
+    def __init__(self, kube, run_dir, topology, reboot_seconds=0.5):
+        self.kube = kube
+        self.run_dir = Path(run_dir)
+        self.state_dir = self.run_dir / "emulator"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.topology = topology
+        self.reboot_seconds = reboot_seconds
+        self.forget()
+
+    def forget(self):
+        """Drop in-memory state (after openshift.reset() changed the cluster under us)."""
+        self.rebooting = {}           # node -> monotonic time its reboot completes
+        self.render_errors = {}       # pool -> message
+        self.execs = set()            # (namespace, pod) with a kwok Exec created
+        self.exec_crd_missing_logged = False
+        self.counters = self._load_json("counters.json", {"reboots": {}, "rollouts": {}, "max_updating": {}})
+        for key in ("reboots", "rollouts", "max_updating"):
+            self.counters.setdefault(key, {})
+        self._counters_written = copy.deepcopy(self.counters)
+        self.alerts = None
+
+    # --- one cycle ---------------------------------------------------------------------------
+    def cycle(self):
+        release = self.release()
+        nodes = self.kube.list(path("v1", "nodes"))
+        pools = self.kube.list(path(MCFG, "machineconfigpools"), default=None) if self.topology != "hcp" else []
+        if pools is not None and self.topology != "hcp":
+            mcs = self.kube.list(path(MCFG, "machineconfigs"))
+            kcs = self.kube.list(path(MCFG, "kubeletconfigs"))
+            if self.sync_kubelet_configs(release, pools, kcs, mcs):
+                mcs = self.kube.list(path(MCFG, "machineconfigs"))
+            self.sync_render(release, pools, mcs)
+            pools = self.kube.list(path(MCFG, "machineconfigpools"))
+            mcs_by_name = {mc["metadata"]["name"]: mc for mc in self.kube.list(path(MCFG, "machineconfigs"))}
+            self.sync_nodes(release, pools, nodes, mcs_by_name)
+        for node in nodes:  # nodes outside any pool (HCP, new) still need a meminfo to be read
+            disk = NodeDisk(self.run_dir, node["metadata"]["name"])
+            if not disk.has_meminfo():
+                disk.write_meminfo(node_mem_total_kb(node), 0)
+        self.sync_hco(release)
+        self.sync_wasp_execs()
+        self.save_counters()
+
+    def release(self):
+        cv = self.kube.get(path("config.openshift.io/v1", "clusterversions", "version"), default=None)
+        version = dig(cv, "status", "desired", "version")
+        return releases.from_cluster_version(version) if version else releases.get(releases.DEFAULT)
+
+    # --- MCO: kubelet-config controller --------------------------------------------------------
+    def sync_kubelet_configs(self, release, pools, kcs, mcs):
+        """KubeletConfig -> 99-<pool>-generated-kubelet[-N]; returns True if MCs changed."""
+        changed = False
+        mcs_by_name = {mc["metadata"]["name"]: mc for mc in mcs}
+        for kc in kcs:
+            name, meta = kc["metadata"]["name"], kc["metadata"]
+            kc_path = path(MCFG, "kubeletconfigs", name)
+            if meta.get("deletionTimestamp"):  # MCO's finalizer: delete the generated MCs first
+                for mc_name in meta.get("finalizers") or []:
+                    self.kube.delete(path(MCFG, "machineconfigs", mc_name))
+                self.kube.merge_patch(kc_path, {"metadata": {"finalizers": None}})
+                changed = True
+                continue
+            spec = kc.get("spec") or {}
+            matched = [p for p in pools if selector_matches(spec.get("machineConfigPoolSelector"), p["metadata"].get("labels"))]
+            error = kubelet_config_error(spec.get("kubeletConfig"), release)
+            if not error and not matched:
+                error = f"could not find any MachineConfigPool set for KubeletConfig {name}"
+            suffix = meta.get("annotations", {}).get(MC_NAME_SUFFIX)
+            if not error and suffix is None:
+                suffix = self._free_kubelet_suffix(kcs, matched)
+                if suffix is None:
+                    error = "max number of supported kubelet config (10) has been reached. Please delete old kubelet configs before retrying"
+            if error:  # MCO leaves an already generated MC in place
+                self._set_kc_status(kc, condition("Failure", "False", message=f"Error: {error}"))
+                continue
+            mc_names = []
+            for pool in matched:
+                pool_name = pool["metadata"]["name"]
+                mc_name = f"99-{pool_name}-generated-kubelet" + (f"-{suffix}" if suffix else "")
+                mc_names.append(mc_name)
+                conf = kubelet_template(release, pool_name)
+                conf.update(spec.get("kubeletConfig") or {})
+                body = {
+                    "apiVersion": MCFG, "kind": "MachineConfig",
+                    "metadata": {"name": mc_name, "labels": {ROLE_LABEL: pool_name},
+                                 "annotations": {GENERATED_BY: CONTROLLER_VERSION},
+                                 "ownerReferences": [{"apiVersion": MCFG, "kind": "KubeletConfig", "name": name,
+                                                      "uid": meta["uid"], "controller": True}]},
+                    "spec": {"config": {"ignition": {"version": ".".join(map(str, release.ignition_max))},
+                                        "storage": {"files": [{"path": KUBELET_CONF, "overwrite": True, "mode": 0o644,
+                                                               "contents": {"source": data_url(json.dumps(conf, indent=2))}}]}}},
+                }
+                existing = mcs_by_name.get(mc_name)
+                if existing is None:
+                    self.kube.create(path(MCFG, "machineconfigs"), body)
+                    changed = True
+                elif existing.get("spec") != body["spec"]:
+                    self.kube.merge_patch(path(MCFG, "machineconfigs", mc_name), {"spec": body["spec"]})
+                    changed = True
+            finalizers = sorted(set(meta.get("finalizers") or []) | set(mc_names))
+            if meta.get("annotations", {}).get(MC_NAME_SUFFIX) != suffix or (meta.get("finalizers") or []) != finalizers:
+                self.kube.merge_patch(kc_path, {"metadata": {"annotations": {MC_NAME_SUFFIX: suffix}, "finalizers": finalizers}})
+            self._set_kc_status(kc, condition("Success", "True", message="Success"))
+        return changed
+
+    @staticmethod
+    def _free_kubelet_suffix(kcs, pools):
+        """'' for the first KubeletConfig of a pool, then '1'..'9' (MCO's mc-name-suffix)."""
+        pool_labels = [p["metadata"].get("labels") for p in pools]
+        used = {dig(k, "metadata", "annotations", MC_NAME_SUFFIX) for k in kcs
+                if any(selector_matches(dig(k, "spec", "machineConfigPoolSelector"), labels) for labels in pool_labels)}
+        for candidate in [""] + [str(i) for i in range(1, 10)]:
+            if candidate not in used:
+                return candidate
+        return None
+
+    def _set_kc_status(self, kc, cond):
+        status = kc.get("status") or {}
+        if status.get("observedGeneration") == kc["metadata"]["generation"] and \
+                without_times(status.get("conditions"))[-1:] == without_times([cond]):
+            return
+        self.kube.merge_patch(path(MCFG, "kubeletconfigs", kc["metadata"]["name"], subresource="status"),
+                              {"status": {"observedGeneration": kc["metadata"]["generation"], "conditions": [cond]}})
+
+    # --- MCO: render controller ----------------------------------------------------------------
+    def sync_render(self, release, pools, mcs):
+        """Merge each pool's MachineConfigs into rendered-<pool>-<hash> and retarget the pool
+        (also while paused: pausing only stops the node controller)."""
+        for pool in pools:
+            name = pool["metadata"]["name"]
+            selected = [mc for mc in mcs if selector_matches(dig(pool, "spec", "machineConfigSelector"), mc["metadata"].get("labels"))
+                        and not mc["metadata"].get("deletionTimestamp")]
+            errors = [f"{mc['metadata']['name']}: {err}" for mc in selected
+                      if (err := ignition_error(dig(mc, "spec", "config"), release.ignition_max))]
+            if not selected:
+                errors = [f"no MachineConfigs found matching selector for pool {name}"]
+            if errors:
+                self.render_errors[name] = f"Failed to render configuration for pool {name}: " + "; ".join(errors)
+                continue
+            self.render_errors.pop(name, None)
+            ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs})
+
+    # --- MCO: node controller + machine-config-daemon -----------------------------------------
+    def sync_nodes(self, release, pools, nodes, mcs_by_name):
+        members = {}
+        for node in nodes:
+            pool = pool_for_node(node["metadata"].get("labels"), pools)
+            if pool:
+                members.setdefault(pool, []).append(node)
+        for pool in pools:
+            pool_nodes = sorted(members.get(pool["metadata"]["name"], []), key=lambda n: n["metadata"]["name"])
+            self._sync_pool_nodes(release, pool, pool_nodes, mcs_by_name)
+            self._write_pool_status(pool, pool_nodes)
+
+    def _sync_pool_nodes(self, release, pool, nodes, mcs_by_name):
+        pool_name = pool["metadata"]["name"]
+        target = dig(pool, "spec", "configuration", "name")
+        if not target or target not in mcs_by_name:
+            return
+        annotations = lambda n: n["metadata"].get("annotations") or {}  # noqa: E731
+        for node in nodes:
+            a, name = annotations(node), node["metadata"]["name"]
+            if CURRENT_CONFIG not in a:
+                # A node joining the pool boots straight into the pool's target (no reboot counted).
+                self._boot(release, pool_name, node, mcs_by_name[target], count=False)
+                self._patch_node(node, {CURRENT_CONFIG: target, DESIRED_CONFIG: target, NODE_STATE: "Done", NODE_REASON: None})
+            elif a.get(NODE_STATE) == "Working" and name not in self.rebooting:
+                self.rebooting[name] = time.monotonic() + self.reboot_seconds  # emulator restarted mid-reboot
+            elif a.get(NODE_STATE) == "Working" and time.monotonic() >= self.rebooting[name]:
+                desired = a.get(DESIRED_CONFIG)
+                if desired not in mcs_by_name:
+                    continue
+                error = self._boot(release, pool_name, node, mcs_by_name[desired], count=True)
+                if error:  # the kubelet does not come back: the node stays Working (MCO waits forever)
+                    self.rebooting[name] = float("inf")
+                    self._patch_node(node, {KUBELET_ANNOTATION: error})
+                    log.warning("node %s: %s", name, error)
+                else:
+                    self.rebooting.pop(name, None)
+                    self._patch_node(node, {CURRENT_CONFIG: desired, NODE_STATE: "Done", NODE_REASON: None,
+                                            KUBELET_ANNOTATION: None}, unschedulable=False)
+            elif a.get(NODE_STATE) == "Degraded" and pool["metadata"].get("annotations", {}).get(DEGRADE_ANNOTATION) != "true":
+                self._start_update(node, a.get(DESIRED_CONFIG) or target)  # fault removed: retry
+
+        if dig(pool, "spec", "paused"):
+            return
+        if any(annotations(n).get(NODE_STATE) == "Degraded" for n in nodes):
+            return  # MCO stops rolling out a pool with a degraded node
+        budget = max_unavailable(dig(pool, "spec", "maxUnavailable"), len(nodes)) - \
+            sum(1 for n in nodes if self._unavailable(n))
+        updated = sum(1 for n in nodes if annotations(n).get(CURRENT_CONFIG) == target)
+        stuck = [n for n in nodes if self.rebooting.get(n["metadata"]["name"]) == float("inf")]
+        for node in nodes:
+            a = annotations(node)
+            retarget_stuck = node in stuck and a.get(DESIRED_CONFIG) != target
+            if budget <= 0 and not retarget_stuck:
+                break
+            if a.get(DESIRED_CONFIG) == target and not retarget_stuck:
+                continue
+            if a.get(CURRENT_CONFIG) == target and a.get(NODE_STATE) == "Done":
+                continue
+            if pool["metadata"].get("annotations", {}).get(DEGRADE_ANNOTATION) == "true" and (updated >= 1 or len(nodes) == 1):
+                self._patch_node(node, {DESIRED_CONFIG: target, NODE_STATE: "Degraded",
+                                        NODE_REASON: "localcluster fault injection: pool annotated localcluster.ocpv.io/degrade"})
+                break
+            self._start_update(node, target)
+            if not retarget_stuck:
+                budget -= 1
+        working = sum(1 for n in nodes if annotations(n).get(NODE_STATE) == "Working")
+        if working > self.counters["max_updating"].get(pool_name, 0):
+            self.counters["max_updating"][pool_name] = working
+
+    def _start_update(self, node, target):
+        """Cordon, set desiredConfig; the 'reboot' completes after reboot_seconds."""
+        self.rebooting[node["metadata"]["name"]] = time.monotonic() + self.reboot_seconds
+        self._patch_node(node, {DESIRED_CONFIG: target, NODE_STATE: "Working", NODE_REASON: None}, unschedulable=True)
+
+    def _boot(self, release, pool_name, node, rendered_mc, count):
+        name = node["metadata"]["name"]
+        config = dig(rendered_mc, "spec", "config", default={})
+        swap = NodeDisk(self.run_dir, name).boot(config, node_mem_total_kb(node))
+        if count:
+            self.counters["reboots"][name] = self.counters["reboots"].get(name, 0) + 1
+            log.info("node %s rebooted into %s (swap %d MiB)", name, rendered_mc["metadata"]["name"], swap)
+        return kubelet_swap_error(config, release, pool_name) if swap else None
+
+    def _patch_node(self, node, annotations, unschedulable=None):
+        """Patch node annotations (None removes one) and keep the cached object in step."""
+        patch = {"metadata": {"annotations": annotations}}
+        if unschedulable is not None:
+            patch["spec"] = {"unschedulable": unschedulable or None}
+        updated = self.kube.merge_patch(path("v1", "nodes", node["metadata"]["name"]), patch)
+        node["metadata"]["annotations"] = updated["metadata"].get("annotations") or {}
+        node["spec"] = updated.get("spec") or {}
+
+    @staticmethod
+    def _unavailable(node):
+        a = node["metadata"].get("annotations") or {}
+        return a.get(NODE_STATE) != "Done" or a.get(CURRENT_CONFIG) != a.get(DESIRED_CONFIG) or \
+            bool(dig(node, "spec", "unschedulable"))
+
+    def _write_pool_status(self, pool, nodes):
+        """MCO's calculateStatus (pkg/controller/node/status.go)."""
+        name = pool["metadata"]["name"]
+        spec_conf = dig(pool, "spec", "configuration") or {}
+        target = spec_conf.get("name")
+        ann = [n["metadata"].get("annotations") or {} for n in nodes]
+        machines = len(nodes)
+        updated = sum(1 for a in ann if a.get(CURRENT_CONFIG) == target and a.get(NODE_STATE) == "Done")
+        degraded_nodes = [(n["metadata"]["name"], a.get(NODE_REASON, "")) for n, a in zip(nodes, ann)
+                          if a.get(NODE_STATE) in ("Degraded", "Unreconcilable")]
+        unavailable = sum(1 for n in nodes if self._unavailable(n))
+        ready = sum(1 for n, a in zip(nodes, ann)
+                    if a.get(CURRENT_CONFIG) == target and a.get(NODE_STATE) == "Done" and not dig(n, "spec", "unschedulable"))
+        status = dict(pool.get("status") or {})
+        old_conditions = status.get("conditions")
+        all_updated = bool(target) and updated == machines and ready == machines and unavailable == 0
+        if all_updated:
+            conditions = [condition("Updated", "True", message=f"All nodes are updated with MachineConfig {target}"),
+                          condition("Updating", "False")]
+            previous = dig(status, "configuration", "name")
+            if previous and previous != target:
+                self.counters["rollouts"][name] = self.counters["rollouts"].get(name, 0) + 1
+                log.info("pool %s rolled out %s", name, target)
+            status["configuration"] = copy.deepcopy(spec_conf)
+        else:
+            conditions = [condition("Updated", "False")]
+            if dig(pool, "spec", "paused"):
+                conditions.append(condition("Updating", "False", message=f"Pool is paused; will not update to {target}"))
+            else:
+                conditions.append(condition("Updating", "True", message=f"All nodes are updating to MachineConfig {target}"))
+        if degraded_nodes:
+            node_message = ", ".join(f'Node {n} is reporting: "{r}"' for n, r in degraded_nodes)
+            conditions.append(condition("NodeDegraded", "True", f"{len(degraded_nodes)} nodes are reporting degraded status on sync", node_message))
+        else:
+            conditions.append(condition("NodeDegraded", "False"))
+        render_error = self.render_errors.get(name)
+        conditions.append(condition("RenderDegraded", "True", "MachineConfigRenderFailed", render_error) if render_error
+                          else condition("RenderDegraded", "False"))
+        degraded = [c for c in conditions[-2:] if c["status"] == "True"]
+        conditions.append(condition("Degraded", "True", degraded[0]["reason"], degraded[0]["message"]) if degraded
+                          else condition("Degraded", "False"))
+        status.update(observedGeneration=pool["metadata"]["generation"], machineCount=machines,
+                      updatedMachineCount=updated, readyMachineCount=ready, unavailableMachineCount=unavailable,
+                      degradedMachineCount=len(degraded_nodes),
+                      conditions=keep_transition_times(conditions, old_conditions))
+        if status != (pool.get("status") or {}):
+            self.kube.merge_patch(path(MCFG, "machineconfigpools", name, subresource="status"), {"status": status})
+
+    # --- HCO -----------------------------------------------------------------------------------
+    def sync_hco(self, release):
+        hc_path = path(f"hco.kubevirt.io/{release.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE)
+        hc = self.kube.get(hc_path, default=None)
+        if hc is None:
+            return
+        overcommit = dig(hc, *release.overcommit_path, default=100)
+        kv_path = path("kubevirt.io/v1", "kubevirts", KUBEVIRT_NAME, HCO_NAMESPACE)
+        kv = self.kube.get(kv_path, default=None)
+        if kv is not None and dig(kv, "spec", "configuration", "developerConfiguration", "memoryOvercommit") != overcommit:
+            # HCO owns the KubeVirt CR: a direct edit is reverted, the HyperConverged value wins.
+            self.kube.merge_patch(kv_path, {"spec": {"configuration": {"developerConfiguration": {"memoryOvercommit": overcommit}}}})
+
+        autopilot = release.hco >= (1, 18) and any(
+            v in ("true", "swap-enable") for v in (dig(hc, "metadata", "annotations", AUTOPILOT_ANNOTATION, default="") or "").split(","))
+        want_wasp = release.hco_deploys_wasp and overcommit > 100 and not autopilot
+        if want_wasp:
+            self.ensure_hco_wasp(hc, release)
+        else:
+            self.remove_hco_wasp()
+        self.write_alerts(want_wasp)
+
+        conditions = keep_transition_times([
+            condition("ReconcileComplete", "True", "ReconcileCompleted", "Reconcile completed successfully"),
+            condition("Available", "True", "ReconcileCompleted", "Reconcile completed successfully"),
+            condition("Progressing", "False", "ReconcileCompleted", "Reconcile completed successfully"),
+            condition("Degraded", "False", "ReconcileCompleted", "Reconcile completed successfully"),
+            condition("Upgradeable", "True", "ReconcileCompleted", "Reconcile completed successfully"),
+        ], dig(hc, "status", "conditions"))
+        status = {"conditions": conditions, "observedGeneration": hc["metadata"]["generation"],
+                  "versions": [{"name": "operator", "version": release.cnv_version}], "systemHealthStatus": "healthy"}
+        if {k: (without_times(v) if k == "conditions" else v) for k, v in status.items()} != \
+                {k: (without_times(dig(hc, "status", k)) if k == "conditions" else dig(hc, "status", k)) for k in status}:
+            self.kube.merge_patch(hc_path + "/status", {"status": status})
+
+    def ensure_hco_wasp(self, hc, release):
+        """HCO >= 1.16 wasp-agent operands (controllers/handlers/wasp-agent), labelled for its cache."""
+        ds_path = path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE)
+        desired_ds = hco_wasp_daemonset(self._csv_wasp_image(release), dig(hc, "spec", "infra", "nodePlacement") or {})
+        current = self.kube.get(ds_path, default=None)
+        fingerprint = lambda ds: dig(ds, "spec", "template")  # noqa: E731
+        if current is not None and fingerprint(current) is not None and \
+                all(dig(current, "spec", "template", "spec", k) == v for k, v in desired_ds["spec"]["template"]["spec"].items()):
+            return
+        for obj_path, body in hco_wasp_objects():
+            self.kube.apply(obj_path, body)
+        if current is None:
+            self.kube.create(path("apps/v1", "daemonsets", namespace=HCO_NAMESPACE), desired_ds)
+            log.info("HCO: deployed wasp-agent in %s", HCO_NAMESPACE)
+        else:
+            self.kube.merge_patch(ds_path, {"spec": {"template": desired_ds["spec"]["template"]}})
+
+    def remove_hco_wasp(self):
+        ds = self.kube.get(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE), default=None)
+        if ds is None or dig(ds, "metadata", "labels", "app") != HCO_LABELS["app"]:
+            return  # HCO's cache only sees objects carrying its label
+        self.kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))
+        for obj_path, _ in hco_wasp_objects():
+            obj = self.kube.get(obj_path.rsplit("/", 0)[0], default=None) if False else None  # noqa: F841
+        for obj_path, body in hco_wasp_objects():
+            self.kube.delete(f"{obj_path}/{body['metadata']['name']}")
+        log.info("HCO: removed its wasp-agent")
+
+    def _csv_wasp_image(self, release):
+        csv = self.kube.get(path("operators.coreos.com/v1alpha1", "clusterserviceversions", release.csv_name, HCO_NAMESPACE), default=None)
+        for image in dig(csv, "spec", "relatedImages", default=[]) or []:
+            if "wasp-agent" in image.get("name", ""):
+                return image["image"]
+        return release.wasp_agent_image or "registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:latest"
+
+    def write_alerts(self, hco_runs_wasp):
+        """HCO's DuplicateWaspAgentDSDetected, as a file: fires while HCO runs its own wasp-agent
+        and another DaemonSet named wasp-agent (a manual install, e.g. in ns wasp) exists."""
+        firing = []
+        if hco_runs_wasp:
+            others = [ds for ds in self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")
+                      if ds["metadata"]["namespace"] != HCO_NAMESPACE]
+            if others:
+                firing.append("DuplicateWaspAgentDSDetected")
+        if firing != self.alerts:
+            atomic_write(self.state_dir / "alerts.json", json.dumps({"firing": firing}))
+            self.alerts = firing
+
+    # --- kwok exec for wasp-agent pods ---------------------------------------------------------
+    def sync_wasp_execs(self):
+        """Every pod of a DaemonSet named wasp-agent gets a kwok Exec (named after the pod) whose
+        local exec runs with FSROOT=<run>/nodes/<node>: the verify role's
+        `cat ${FSROOT:-/host}/proc/meminfo` then reads the emulated node."""
+        namespaces = {ds["metadata"]["namespace"] for ds in
+                      self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")}
+        seen = set()
+        for ns in sorted(namespaces):
+            for pod in self.kube.list(path("v1", "pods", namespace=ns)):
+                owners = pod["metadata"].get("ownerReferences") or []
+                node = dig(pod, "spec", "nodeName")
+                if not node or not any(o.get("kind") == "DaemonSet" and o.get("name") == "wasp-agent" for o in owners):
+                    continue
+                key = (ns, pod["metadata"]["name"])
+                seen.add(key)
+                if key not in self.execs:
+                    self._create_exec(pod, node)
+        self.execs &= seen  # the Execs of deleted pods go with them (owner reference)
+
+    def _create_exec(self, pod, node):
+        node_dir = str((self.run_dir / "nodes" / node).resolve())
+        (self.run_dir / "nodes" / node).mkdir(parents=True, exist_ok=True)
+        body = {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
+            "metadata": {"name": pod["metadata"]["name"], "namespace": pod["metadata"]["namespace"],
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": pod["metadata"]["name"],
+                                              "uid": pod["metadata"]["uid"]}]},
+            "spec": {"execs": [{"local": {"workDir": node_dir, "envs": [{"name": "FSROOT", "value": node_dir}]}}]},
+        }
+        try:
+            self.kube.create(path("kwok.x-k8s.io/v1alpha1", "execs", namespace=pod["metadata"]["namespace"]), body)
+        except ApiError as e:
+            if e.status == 404:
+                if not self.exec_crd_missing_logged:
+                    log.warning("kwok Exec CRD not installed: wasp-agent exec will not see FSROOT")
+                    self.exec_crd_missing_logged = True
+                return
+            if e.status != 409:
+                raise
+        self.execs.add((pod["metadata"]["namespace"], pod["metadata"]["name"]))
+
+    # --- files -----------------------------------------------------------------------------------
+    def _load_json(self, name, default):
+        try:
+            return json.loads((self.state_dir / name).read_text())
+        except (OSError, ValueError):
+            return default
+
+    def save_counters(self):
+        if self.counters != self._counters_written:
+            atomic_write(self.state_dir / "counters.json", json.dumps(self.counters, indent=1, sort_keys=True))
+            self._counters_written = copy.deepcopy(self.counters)
+
+
+# =============================================================================================
+# Objects the emulated operators create (shared with openshift.py)
+# =============================================================================================
+
+def ensure_rendered(kube, pool, selected_mcs, existing=None):
+    """Create rendered-<pool>-<hash> for these MachineConfigs if needed and point the pool's
+    spec.configuration at it. Returns the rendered name."""
+    pool_name = pool["metadata"]["name"]
+    merged = merge_configs(selected_mcs)
+    name = rendered_name(pool_name, merged)
+    if existing is None or name not in existing:
+        body = {"apiVersion": MCFG, "kind": "MachineConfig",
+                "metadata": {"name": name, "annotations": {GENERATED_BY: CONTROLLER_VERSION},
+                             "ownerReferences": [{"apiVersion": MCFG, "kind": "MachineConfigPool", "name": pool_name,
+                                                  "uid": pool["metadata"]["uid"], "controller": True,
+                                                  "blockOwnerDeletion": True}]},
+                "spec": merged}
+        try:
+            kube.create(path(MCFG, "machineconfigs"), body)
+        except ApiError as e:
+            if e.status != 409:
+                raise
+    configuration = {"name": name, "source": [{"apiVersion": MCFG, "kind": "MachineConfig", "name": mc["metadata"]["name"]}
+                                              for mc in sorted(selected_mcs, key=lambda m: m["metadata"]["name"])]}
+    if dig(pool, "spec", "configuration") != configuration:
+        kube.merge_patch(path(MCFG, "machineconfigpools", pool_name), {"spec": {"configuration": configuration}})
+        log.info("pool %s retargeted to %s", pool_name, name)
+    return name
+
+
+def hco_wasp_daemonset(image, node_placement):
+    """HCO's wasp-agent DaemonSet (release-1.16+ controllers/handlers/wasp-agent/daemonset.go)."""
+    pod_spec = {
+        "serviceAccountName": "wasp",
+        "hostPID": True,
+        "hostUsers": True,
+        "priorityClassName": "system-node-critical",
+        "terminationGracePeriodSeconds": 5,
+        "containers": [{
+            "name": "wasp-agent", "image": image, "imagePullPolicy": "IfNotPresent",
+            "env": [{"name": "VERBOSITY", "value": "1"},
+                    {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+            "resources": {"requests": {"cpu": "100m", "memory": "50M"}},
+            "securityContext": {"privileged": True},
+            "volumeMounts": [{"name": "host", "mountPath": "/host"}, {"name": "rootfs", "mountPath": "/rootfs"}],
+        }],
+        "volumes": [{"name": "host", "hostPath": {"path": "/"}}, {"name": "rootfs", "hostPath": {"path": "/"}}],
+    }
+    for key in ("nodeSelector", "affinity", "tolerations"):  # HCO copies spec.infra.nodePlacement
+        if node_placement.get(key):
+            pod_spec[key] = node_placement[key]
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "wasp-agent", "namespace": HCO_NAMESPACE, "labels": dict(HCO_LABELS)},
+        "spec": {
+            "selector": {"matchLabels": {"name": "wasp-agent"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {"metadata": {"labels": {"name": "wasp-agent", **HCO_LABELS,
+                                                 "hco.kubevirt.io/allow-access-cluster-services": "true"}},
+                         "spec": pod_spec},
+        },
+    }
+
+
+def hco_wasp_objects():
+    """[(collection path, body)] of HCO's wasp-agent SA, SCC and RBAC."""
+    meta = lambda name, ns=None: {"name": name, "labels": dict(HCO_LABELS), **({"namespace": ns} if ns else {})}  # noqa: E731
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("wasp", HCO_NAMESPACE)}
+    scc = {"apiVersion": "security.openshift.io/v1", "kind": "SecurityContextConstraints", "metadata": meta("wasp"),
+           "allowHostDirVolumePlugin": True, "allowHostIPC": True, "allowHostNetwork": True, "allowHostPID": True,
+           "allowHostPorts": True, "allowPrivilegeEscalation": True, "allowPrivilegedContainer": True,
+           "allowedCapabilities": ["*"], "allowedUnsafeSysctls": ["*"], "defaultAddCapabilities": None,
+           "fsGroup": {"type": "RunAsAny"}, "priority": None, "readOnlyRootFilesystem": False,
+           "requiredDropCapabilities": None, "runAsUser": {"type": "RunAsAny"}, "seLinuxContext": {"type": "RunAsAny"},
+           "seccompProfiles": ["*"], "supplementalGroups": {"type": "RunAsAny"},
+           "users": [f"system:serviceaccount:{HCO_NAMESPACE}:wasp"], "volumes": ["*"]}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta("wasp-cluster"),
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["watch", "list"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": meta("wasp-cluster"),
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "wasp-cluster"},
+               "subjects": [{"kind": "ServiceAccount", "name": "wasp", "namespace": HCO_NAMESPACE}]}
+    return [(path("v1", "serviceaccounts", namespace=HCO_NAMESPACE), sa),
+            (path("security.openshift.io/v1", "securitycontextconstraints"), scc),
+            (path("rbac.authorization.k8s.io/v1", "clusterroles"), role),
+            (path("rbac.authorization.k8s.io/v1", "clusterrolebindings"), binding)]
+
+
+# =============================================================================================
+# Main loop
+# =============================================================================================
+
+def run(emulator, interval):
+    hold, held, ready = (emulator.state_dir / n for n in ("hold", "held", "ready"))
+    while True:
+        if hold.exists():  # openshift.reset()/upgrade() is changing the cluster: stand still
+            held.write_text(str(os.getpid()))
+            while hold.exists():
+                time.sleep(0.05)
+            emulator.forget()
+            held.unlink(missing_ok=True)
+            continue
+        try:
+            emulator.cycle()
+            if not ready.exists():
+                ready.write_text(str(os.getpid()))
+                log.info("ready")
+        except Exception:  # the apiserver may be restarting; try again next cycle
+            log.exception("cycle failed")
+        time.sleep(interval)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--topology", default="ha", choices=["ha", "compact", "sno", "hcp"])
+    p.add_argument("--interval", type=float, default=float(os.environ.get("OCPV_EMULATOR_INTERVAL", "0.3")),
+                   help="seconds between cycles")
+    p.add_argument("--reboot-seconds", type=float, default=float(os.environ.get("OCPV_EMULATOR_REBOOT_SECONDS", "0.5")),
+                   help="how long an emulated node reboot takes")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+    emulator = Emulator(Kube(args.kubeconfig), args.run_dir, args.topology, args.reboot_seconds)
+    (emulator.state_dir / "ready").unlink(missing_ok=True)
+    run(emulator, args.interval)
+
+
+if __name__ == "__main__":
+    main()

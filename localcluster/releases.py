@@ -1,0 +1,96 @@
+"""The OpenShift releases the local cluster emulates: one row per minor, the only place that knows
+which version of what ships where (openshift.py seeds from it, emulator.py behaves by it).
+
+Sources: shared reference openshift-apis.md (HCO API versions, MCO Ignition support, KubeletConfig
+swap keys) and wasp-agent.md (CNV = HCO release mapping, HCO-managed wasp-agent from HCO 1.16).
+"""
+
+import hashlib
+
+# minor -> (OCP z-stream, CNV/CSV z-stream, HCO minor)
+_ROWS = {
+    "4.16": ("4.16.38", "4.16.12", (1, 12)),
+    "4.17": ("4.17.29", "4.17.9", (1, 13)),
+    "4.18": ("4.18.14", "4.18.6", (1, 14)),
+    "4.19": ("4.19.9", "4.19.4", (1, 15)),
+    "4.20": ("4.20.3", "4.20.2", (1, 16)),
+    "4.21": ("4.21.1", "4.21.0", (1, 17)),
+    "4.22": ("4.22.0", "4.22.0", (1, 18)),
+}
+SUPPORTED = tuple(_ROWS)
+DEFAULT = "4.16"
+
+
+def minor(version):
+    """'4.20.3' or '4.20' -> (4, 20)."""
+    major, minor_, *_ = str(version).split(".")
+    return int(major), int(minor_)
+
+
+class Release:
+    """Everything version-dependent about one emulated minor release."""
+
+    def __init__(self, name):
+        if name not in _ROWS:
+            raise ValueError(f"unsupported release {name!r}; choose one of {', '.join(SUPPORTED)}")
+        self.name = name
+        self.ocp_version, self.cnv_version, self.hco = _ROWS[name]
+        self.minor = minor(name)
+
+    def __repr__(self):
+        return f"Release({self.name!r})"
+
+    @property
+    def ignition_max(self):
+        """Newest Ignition spec MCO parses: 3.4.0 on 4.14-4.18, 3.5.0 from 4.19 (MCO common/helpers.go)."""
+        return (3, 5, 0) if self.minor >= (4, 19) else (3, 4, 0)
+
+    @property
+    def swap_keys_rejected(self):
+        """MCO >= 4.21 refuses failSwapOn / memorySwap.swapBehavior in a KubeletConfig (fc21115e5)."""
+        return self.minor >= (4, 21)
+
+    @property
+    def hco_deploys_wasp(self):
+        """HCO >= 1.16 (4.20) runs its own wasp-agent while the overcommit is > 100."""
+        return self.hco >= (1, 16)
+
+    @property
+    def hco_api_version(self):
+        """The HyperConverged version the emulated HCO (and the collection) must use, see
+        crds/variants/hyperconvergeds-v1.yaml for why there is exactly one per release."""
+        return "v1" if self.hco >= (1, 18) else "v1beta1"
+
+    @property
+    def overcommit_path(self):
+        """Where memoryOvercommitPercentage lives in the HyperConverged spec."""
+        if self.hco_api_version == "v1":
+            return ("spec", "virtualization", "higherWorkloadDensity", "memoryOvercommitPercentage")
+        return ("spec", "higherWorkloadDensity", "memoryOvercommitPercentage")
+
+    @property
+    def overcommit_minimum(self):
+        """CRD minimum of memoryOvercommitPercentage: 1 in HCO <= 1.14, 10 from 1.15."""
+        return 1 if self.hco <= (1, 14) else 10
+
+    @property
+    def csv_name(self):
+        return f"kubevirt-hyperconverged-operator.v{self.cnv_version}"
+
+    @property
+    def wasp_agent_image(self):
+        """wasp-agent image in the CSV's relatedImages; None on 4.16, whose doc used a fixed tag."""
+        if self.minor < (4, 17):
+            return None
+        digest = hashlib.sha256(f"wasp-agent-rhel9:{self.cnv_version}".encode()).hexdigest()
+        return f"registry.redhat.io/container-native-virtualization/wasp-agent-rhel9@sha256:{digest}"
+
+
+def get(name):
+    return Release(name)
+
+
+def from_cluster_version(version):
+    """ClusterVersion status.desired.version ('4.20.3') -> Release('4.20')."""
+    major, minor_ = minor(version)
+    return Release(f"{major}.{minor_}")

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: profile
+author: ocpv.density maintainers
+version_added: 0.1.0
+short_description: Read a row of the ocpv.density profile table
+description:
+  - Returns rows of the collection's profile table (C(plugins/module_utils/profiles.yml)), the one
+    place where the per-release differences of the higher-density procedure live (KubeletConfig
+    keys, Ignition version, alert kind, whether wasp-agent is deployed by the collection or by HCO).
+  - With profile names as terms, returns those rows. With no terms and O(ocp_version), returns
+    the row chosen automatically for that OpenShift version. With no terms and no version, returns
+    every row.
+  - Each returned row has its name in the C(name) key.
+options:
+  _terms:
+    description: Profile names, for example C(tp-4.16).
+    type: list
+    elements: str
+    required: false
+  ocp_version:
+    description: OpenShift version (C(4.16.3) or C(4.16)) to pick the automatic profile for.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: The row for OpenShift 4.16
+  ansible.builtin.debug:
+    msg: "{{ lookup('ocpv.density.profile', ocp_version='4.16.3') }}"
+
+- name: A named row
+  ansible.builtin.debug:
+    msg: "{{ lookup('ocpv.density.profile', 'tp-4.16').kubelet_config }}"
+
+- name: All profile names
+  ansible.builtin.debug:
+    msg: "{{ query('ocpv.density.profile') | map(attribute='name') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: Profile rows (dicts), each with its C(name).
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.ocpv.density.plugins.module_utils.profiles import (
+    ProfileError,
+    detect_profile,
+    get_profile,
+    load_profiles,
+)
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        version = self.get_option("ocp_version")
+        try:
+            profiles = load_profiles()
+            if terms:
+                return [get_profile(str(term), profiles) for term in terms]
+            if version:
+                return [detect_profile(version, profiles)]
+            return [get_profile(name, profiles) for name in profiles]
+        except ProfileError as exc:
+            raise AnsibleLookupError(str(exc))

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Profile table loader (controller side).
+
+The table itself is data: ``profiles.yml`` beside this file, one row per documented
+procedure. This module only reads it, picks a row by name or by OpenShift version, and
+explains why not when it cannot. Pure Python (PyYAML), no Ansible imports, so it is unit-tested
+without Ansible. Not for use inside modules: the YAML file is not shipped with AnsiballZ.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import re
+
+PROFILES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.yml")
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:[.\-+].*)?$")
+
+
+class ProfileError(ValueError):
+    """A profile cannot be found or chosen; the message is meant for the user."""
+
+
+def load_profiles(path=None):
+    """Return the ``profiles`` mapping of the data file (name -> row)."""
+    import yaml  # PyYAML ships with ansible-core
+
+    with open(path or PROFILES_FILE, "r") as handle:
+        data = yaml.safe_load(handle) or {}
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not profiles:
+        raise ProfileError("profile table %s has no 'profiles' mapping" % (path or PROFILES_FILE))
+    return profiles
+
+
+def parse_minor(version):
+    """'4.16.12' -> (4, 16); raises ProfileError on anything else."""
+    match = _VERSION_RE.match(str(version).strip())
+    if not match:
+        raise ProfileError("cannot read an OpenShift version from %r" % (version,))
+    return int(match.group(1)), int(match.group(2))
+
+
+def _in_range(minor, row):
+    bounds = row.get("ocp") or {}
+    low = bounds.get("min")
+    high = bounds.get("max")
+    if low and minor < parse_minor(low):
+        return False
+    if high and minor > parse_minor(high):
+        return False
+    return True
+
+
+def describe(profiles):
+    """One line per profile, for error messages."""
+    lines = []
+    for name, row in profiles.items():
+        bounds = row.get("ocp") or {}
+        span = "%s-%s" % (bounds.get("min") or "", bounds.get("max") or "")
+        if not row.get("auto", True):
+            span += ", explicit only"
+        lines.append("%s (OpenShift %s): %s" % (name, span, row.get("description", "")))
+    return "; ".join(lines)
+
+
+def get_profile(name, profiles=None):
+    """Return a copy of row ``name`` with its ``name`` key set."""
+    profiles = profiles if profiles is not None else load_profiles()
+    if name not in profiles:
+        raise ProfileError(
+            "unknown profile %r; known profiles: %s" % (name, describe(profiles))
+        )
+    row = copy.deepcopy(profiles[name])
+    row["name"] = name
+    return row
+
+
+def detect_profile(version, profiles=None):
+    """Return the automatic profile row for an OpenShift version ('4.16.3')."""
+    profiles = profiles if profiles is not None else load_profiles()
+    minor = parse_minor(version)
+    for name, row in profiles.items():
+        if row.get("auto", True) and _in_range(minor, row):
+            return get_profile(name, profiles)
+    raise ProfileError(
+        "no profile for OpenShift %s; set density_profile to one of: %s"
+        % (version, describe(profiles))
+    )
