@@ -59,6 +59,7 @@ NODE_STATE = "machineconfiguration.openshift.io/state"
 NODE_REASON = "machineconfiguration.openshift.io/reason"
 DEGRADE_ANNOTATION = "localcluster.ocpv.io/degrade"      # test-only fault injection on a pool
 KUBELET_ANNOTATION = "localcluster.ocpv.io/kubelet"      # why an emulated kubelet did not start
+APPLIED_ANNOTATION = "localcluster.ocpv.io/applied"      # fingerprint of what the emulated HCO applied
 CONTROLLER_VERSION = "localcluster-emulator"
 
 HCO_NAMESPACE = "openshift-cnv"
@@ -401,6 +402,13 @@ def without_times(conditions):
     return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in conditions or []]
 
 
+def status_differs(new, old):
+    """Whether writing `new` would change `old` (condition times aside)."""
+    old = old or {}
+    return any((without_times(v) != without_times(old.get(k))) if k == "conditions" else v != old.get(k)
+               for k, v in new.items())
+
+
 # =============================================================================================
 # Node state on disk: <run>/nodes/<node>/
 # =============================================================================================
@@ -509,23 +517,33 @@ class Emulator:
     def cycle(self):
         release = self.release()
         nodes = self.kube.list(path("v1", "nodes"))
-        pools = self.kube.list(path(MCFG, "machineconfigpools"), default=None) if self.topology != "hcp" else []
-        if pools is not None and self.topology != "hcp":
+        pools = self._list_pools()
+        if pools is not None:
             mcs = self.kube.list(path(MCFG, "machineconfigs"))
             kcs = self.kube.list(path(MCFG, "kubeletconfigs"))
             if self.sync_kubelet_configs(release, pools, kcs, mcs):
                 mcs = self.kube.list(path(MCFG, "machineconfigs"))
-            self.sync_render(release, pools, mcs)
-            pools = self.kube.list(path(MCFG, "machineconfigpools"))
-            mcs_by_name = {mc["metadata"]["name"]: mc for mc in self.kube.list(path(MCFG, "machineconfigs"))}
-            self.sync_nodes(release, pools, nodes, mcs_by_name)
-        for node in nodes:  # nodes outside any pool (HCP, new) still need a meminfo to be read
+            if self.sync_render(release, pools, mcs):
+                pools, mcs = self._list_pools(), self.kube.list(path(MCFG, "machineconfigs"))
+            self.sync_nodes(release, pools, nodes, {mc["metadata"]["name"]: mc for mc in mcs})
+        for node in nodes:  # nodes outside any pool (HCP) still need a meminfo to be read
             disk = NodeDisk(self.run_dir, node["metadata"]["name"])
             if not disk.has_meminfo():
                 disk.write_meminfo(node_mem_total_kb(node), 0)
         self.sync_hco(release)
         self.sync_wasp_execs()
         self.save_counters()
+
+    def _list_pools(self):
+        """The pools, or None where there is no MCO (HCP, or the CRDs are not installed yet)."""
+        if self.topology == "hcp":
+            return None
+        try:
+            return self.kube.list(path(MCFG, "machineconfigpools"))
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
 
     def release(self):
         cv = self.kube.get(path("config.openshift.io/v1", "clusterversions", "version"), default=None)
@@ -551,7 +569,7 @@ class Emulator:
             error = kubelet_config_error(spec.get("kubeletConfig"), release)
             if not error and not matched:
                 error = f"could not find any MachineConfigPool set for KubeletConfig {name}"
-            suffix = meta.get("annotations", {}).get(MC_NAME_SUFFIX)
+            suffix = dig(meta, "annotations", MC_NAME_SUFFIX)
             if not error and suffix is None:
                 suffix = self._free_kubelet_suffix(kcs, matched)
                 if suffix is None:
@@ -584,7 +602,7 @@ class Emulator:
                     self.kube.merge_patch(path(MCFG, "machineconfigs", mc_name), {"spec": body["spec"]})
                     changed = True
             finalizers = sorted(set(meta.get("finalizers") or []) | set(mc_names))
-            if meta.get("annotations", {}).get(MC_NAME_SUFFIX) != suffix or (meta.get("finalizers") or []) != finalizers:
+            if dig(meta, "annotations", MC_NAME_SUFFIX) != suffix or (meta.get("finalizers") or []) != finalizers:
                 self.kube.merge_patch(kc_path, {"metadata": {"annotations": {MC_NAME_SUFFIX: suffix}, "finalizers": finalizers}})
             self._set_kc_status(kc, condition("Success", "True", message="Success"))
         return changed
@@ -611,7 +629,8 @@ class Emulator:
     # --- MCO: render controller ----------------------------------------------------------------
     def sync_render(self, release, pools, mcs):
         """Merge each pool's MachineConfigs into rendered-<pool>-<hash> and retarget the pool
-        (also while paused: pausing only stops the node controller)."""
+        (also while paused: pausing only stops the node controller). True if anything changed."""
+        changed = False
         for pool in pools:
             name = pool["metadata"]["name"]
             selected = [mc for mc in mcs if selector_matches(dig(pool, "spec", "machineConfigSelector"), mc["metadata"].get("labels"))
@@ -624,7 +643,9 @@ class Emulator:
                 self.render_errors[name] = f"Failed to render configuration for pool {name}: " + "; ".join(errors)
                 continue
             self.render_errors.pop(name, None)
-            ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs})
+            _, pool_changed = ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs})
+            changed |= pool_changed
+        return changed
 
     # --- MCO: node controller + machine-config-daemon -----------------------------------------
     def sync_nodes(self, release, pools, nodes, mcs_by_name):
@@ -665,7 +686,7 @@ class Emulator:
                     self.rebooting.pop(name, None)
                     self._patch_node(node, {CURRENT_CONFIG: desired, NODE_STATE: "Done", NODE_REASON: None,
                                             KUBELET_ANNOTATION: None}, unschedulable=False)
-            elif a.get(NODE_STATE) == "Degraded" and pool["metadata"].get("annotations", {}).get(DEGRADE_ANNOTATION) != "true":
+            elif a.get(NODE_STATE) == "Degraded" and dig(pool, "metadata", "annotations", DEGRADE_ANNOTATION) != "true":
                 self._start_update(node, a.get(DESIRED_CONFIG) or target)  # fault removed: retry
 
         if dig(pool, "spec", "paused"):
@@ -675,23 +696,21 @@ class Emulator:
         budget = max_unavailable(dig(pool, "spec", "maxUnavailable"), len(nodes)) - \
             sum(1 for n in nodes if self._unavailable(n))
         updated = sum(1 for n in nodes if annotations(n).get(CURRENT_CONFIG) == target)
-        stuck = [n for n in nodes if self.rebooting.get(n["metadata"]["name"]) == float("inf")]
-        for node in nodes:
-            a = annotations(node)
-            retarget_stuck = node in stuck and a.get(DESIRED_CONFIG) != target
-            if budget <= 0 and not retarget_stuck:
+        degrade = dig(pool, "metadata", "annotations", DEGRADE_ANNOTATION) == "true"
+        for node in (n for n in nodes if annotations(n).get(DESIRED_CONFIG) != target):
+            if self.rebooting.get(node["metadata"]["name"]) == float("inf"):
+                self._start_update(node, target)  # its kubelet never came back: a new config is its only way out
+                continue
+            if annotations(node).get(NODE_STATE) == "Working":
+                continue  # still rebooting into an older target; it is picked up again when done
+            if budget <= 0:
                 break
-            if a.get(DESIRED_CONFIG) == target and not retarget_stuck:
-                continue
-            if a.get(CURRENT_CONFIG) == target and a.get(NODE_STATE) == "Done":
-                continue
-            if pool["metadata"].get("annotations", {}).get(DEGRADE_ANNOTATION) == "true" and (updated >= 1 or len(nodes) == 1):
+            if degrade and (updated >= 1 or len(nodes) == 1):
                 self._patch_node(node, {DESIRED_CONFIG: target, NODE_STATE: "Degraded",
-                                        NODE_REASON: "localcluster fault injection: pool annotated localcluster.ocpv.io/degrade"})
+                                        NODE_REASON: "localcluster fault injection: pool annotated " + DEGRADE_ANNOTATION})
                 break
             self._start_update(node, target)
-            if not retarget_stuck:
-                budget -= 1
+            budget -= 1
         working = sum(1 for n in nodes if annotations(n).get(NODE_STATE) == "Working")
         if working > self.counters["max_updating"].get(pool_name, 0):
             self.counters["max_updating"][pool_name] = working
@@ -771,6 +790,7 @@ class Emulator:
                       degradedMachineCount=len(degraded_nodes),
                       conditions=keep_transition_times(conditions, old_conditions))
         if status != (pool.get("status") or {}):
+            self.save_counters()  # whoever sees the pool Updated must also see its reboots counted
             self.kube.merge_patch(path(MCFG, "machineconfigpools", name, subresource="status"), {"status": status})
 
     # --- HCO -----------------------------------------------------------------------------------
@@ -804,36 +824,35 @@ class Emulator:
         ], dig(hc, "status", "conditions"))
         status = {"conditions": conditions, "observedGeneration": hc["metadata"]["generation"],
                   "versions": [{"name": "operator", "version": release.cnv_version}], "systemHealthStatus": "healthy"}
-        if {k: (without_times(v) if k == "conditions" else v) for k, v in status.items()} != \
-                {k: (without_times(dig(hc, "status", k)) if k == "conditions" else dig(hc, "status", k)) for k in status}:
+        if status_differs(status, hc.get("status")):
             self.kube.merge_patch(hc_path + "/status", {"status": status})
 
     def ensure_hco_wasp(self, hc, release):
         """HCO >= 1.16 wasp-agent operands (controllers/handlers/wasp-agent), labelled for its cache."""
+        desired = hco_wasp_daemonset(self._csv_wasp_image(release), dig(hc, "spec", "infra", "nodePlacement") or {})
+        fingerprint = hashlib.sha256(json.dumps(desired["spec"], sort_keys=True).encode()).hexdigest()[:16]
+        desired["metadata"]["annotations"] = {APPLIED_ANNOTATION: fingerprint}
         ds_path = path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE)
-        desired_ds = hco_wasp_daemonset(self._csv_wasp_image(release), dig(hc, "spec", "infra", "nodePlacement") or {})
         current = self.kube.get(ds_path, default=None)
-        fingerprint = lambda ds: dig(ds, "spec", "template")  # noqa: E731
-        if current is not None and fingerprint(current) is not None and \
-                all(dig(current, "spec", "template", "spec", k) == v for k, v in desired_ds["spec"]["template"]["spec"].items()):
+        if dig(current, "metadata", "annotations", APPLIED_ANNOTATION) == fingerprint:
             return
-        for obj_path, body in hco_wasp_objects():
-            self.kube.apply(obj_path, body)
-        if current is None:
-            self.kube.create(path("apps/v1", "daemonsets", namespace=HCO_NAMESPACE), desired_ds)
-            log.info("HCO: deployed wasp-agent in %s", HCO_NAMESPACE)
-        else:
-            self.kube.merge_patch(ds_path, {"spec": {"template": desired_ds["spec"]["template"]}})
+        for collection, body in hco_wasp_objects():
+            self.kube.apply(collection, body)
+        self.kube.apply(path("apps/v1", "daemonsets", namespace=HCO_NAMESPACE), desired)
+        log.info("HCO: deployed wasp-agent in %s", HCO_NAMESPACE)
 
     def remove_hco_wasp(self):
-        ds = self.kube.get(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE), default=None)
+        """Delete HCO's wasp-agent operands - only those carrying its label: HCO's cache sees
+        nothing else, so a same-named object created by someone else stays."""
+        ds_path = path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE)
+        ds = self.kube.get(ds_path, default=None)
         if ds is None or dig(ds, "metadata", "labels", "app") != HCO_LABELS["app"]:
-            return  # HCO's cache only sees objects carrying its label
-        self.kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))
-        for obj_path, _ in hco_wasp_objects():
-            obj = self.kube.get(obj_path.rsplit("/", 0)[0], default=None) if False else None  # noqa: F841
-        for obj_path, body in hco_wasp_objects():
-            self.kube.delete(f"{obj_path}/{body['metadata']['name']}")
+            return
+        for collection, body in hco_wasp_objects():
+            obj_path = f"{collection}/{body['metadata']['name']}"
+            if dig(self.kube.get(obj_path, default=None), "metadata", "labels", "app") == HCO_LABELS["app"]:
+                self.kube.delete(obj_path)
+        self.kube.delete(ds_path)  # last: while it exists, the rest is looked after
         log.info("HCO: removed its wasp-agent")
 
     def _csv_wasp_image(self, release):
@@ -917,11 +936,13 @@ class Emulator:
 
 def ensure_rendered(kube, pool, selected_mcs, existing=None):
     """Create rendered-<pool>-<hash> for these MachineConfigs if needed and point the pool's
-    spec.configuration at it. Returns the rendered name."""
+    spec.configuration at it. Returns (rendered name, whether anything was written)."""
     pool_name = pool["metadata"]["name"]
     merged = merge_configs(selected_mcs)
     name = rendered_name(pool_name, merged)
+    changed = False
     if existing is None or name not in existing:
+        changed = True
         body = {"apiVersion": MCFG, "kind": "MachineConfig",
                 "metadata": {"name": name, "annotations": {GENERATED_BY: CONTROLLER_VERSION},
                              "ownerReferences": [{"apiVersion": MCFG, "kind": "MachineConfigPool", "name": pool_name,
@@ -938,7 +959,8 @@ def ensure_rendered(kube, pool, selected_mcs, existing=None):
     if dig(pool, "spec", "configuration") != configuration:
         kube.merge_patch(path(MCFG, "machineconfigpools", pool_name), {"spec": {"configuration": configuration}})
         log.info("pool %s retargeted to %s", pool_name, name)
-    return name
+        changed = True
+    return name, changed
 
 
 def hco_wasp_daemonset(image, node_placement):

@@ -75,6 +75,12 @@ class Kube:
     def merge_patch(self, url_path, patch):
         return self.request("PATCH", url_path, patch, content_type="application/merge-patch+json")
 
+    def replace_status(self, url_path, status):
+        """PUT the whole status (a merge patch cannot set a field to null)."""
+        obj = self.get(url_path)
+        obj["status"] = status
+        return self.replace(f"{url_path}/status", obj)
+
     def json_patch(self, url_path, ops):
         return self.request("PATCH", url_path, ops, content_type="application/json-patch+json")
 

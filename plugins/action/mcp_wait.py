@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import platform
+import time
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -180,11 +181,26 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('mcp_wait needs the kubernetes.core collection and the kubernetes Python library '
                                     'on the controller: %s' % to_text(exc))
         auth = dict((key, args[key]) for key in argument_spec() if key not in WAIT_ARGUMENT_SPEC and args.get(key) is not None)
-        if 'kubeconfig' in auth:
-            auth['kubeconfig'] = self._local_kubeconfig(auth['kubeconfig'], temp_files)
-        with patched_environ(self._task_environment()):
-            client = get_api_client(**auth)
+        try:
+            if 'kubeconfig' in auth:
+                auth['kubeconfig'] = self._local_kubeconfig(auth['kubeconfig'], temp_files)
+            with patched_environ(self._task_environment()):
+                client = get_api_client(**auth)
+        except AnsibleError as exc:
+            raise AnsibleActionFail(to_text(exc))
+        except Exception as exc:  # pylint: disable=broad-except
+            # CoreException, ConfigException, urllib3 errors from discovery, missing files, ...
+            raise AnsibleActionFail('could not connect to the Kubernetes API: %s: %s' % (type(exc).__name__, to_text(exc)))
         return client.client.request
+
+    def _fetchers(self, args, temp_files):
+        """(fetch, describe_degraded) for wait_for_pool - the seam the unit tests replace."""
+        request = self._build_request(args, temp_files)
+        return make_fetch(request, args['name']), make_describe_degraded(request)
+
+    # Injectable for tests; a real run uses the wall clock.
+    _clock = staticmethod(time.monotonic)
+    _sleep = staticmethod(time.sleep)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -207,27 +223,22 @@ class ActionModule(ActionBase):
 
         temp_files = []
         try:
-            try:
-                request = self._build_request(args, temp_files)
-            except AnsibleActionFail:
-                raise
-            except AnsibleError as exc:
-                raise AnsibleActionFail(to_text(exc))
-            except Exception as exc:  # pylint: disable=broad-except
-                raise AnsibleActionFail('could not connect to the Kubernetes API: %s: %s' % (type(exc).__name__, to_text(exc)))
+            fetch, describe_degraded = self._fetchers(args, temp_files)
             display.display('mcp_wait: waiting for MachineConfigPool %s%s (timeout %ds)' % (
                 name, ' to move on from %s' % args['previous_configuration'] if args.get('previous_configuration') else '',
                 args['timeout']))
             outcome = mcp_status.wait_for_pool(
                 name,
-                make_fetch(request, name),
+                fetch,
                 previous_configuration=args.get('previous_configuration'),
                 timeout=args['timeout'],
                 poll_interval=args['poll_interval'],
                 render_timeout=args['render_timeout'],
                 allow_paused=args['allow_paused'],
                 emit=lambda line: display.display('mcp_wait %s' % line),
-                describe_degraded=make_describe_degraded(request),
+                clock=self._clock,
+                sleep=self._sleep,
+                describe_degraded=describe_degraded,
             )
         except AnsibleActionFail as exc:
             result.update(failed=True, msg=_redact(to_text(exc), secrets), progress_log=[], elapsed=0.0)

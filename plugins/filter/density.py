@@ -18,10 +18,10 @@ def qos_class(pod):
         raise AnsibleFilterError('qos_class: {0}'.format(exc))
 
 
-def swap_eligible(pod):
-    """True when at least one container of the pod may use node swap."""
+def swap_eligible(pod, container=None):
+    """True when at least one container of the pod (or the named one) may use node swap."""
     try:
-        return qos.swap_eligible(pod)
+        return qos.swap_eligible(pod, container=container)
     except ValueError as exc:
         raise AnsibleFilterError('swap_eligible: {0}'.format(exc))
 

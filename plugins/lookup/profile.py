@@ -28,6 +28,13 @@ options:
   ocp_version:
     description: OpenShift version (C(4.16.3) or C(4.16)) to pick the automatic profile for.
     type: str
+  errors:
+    description:
+      - What to do when a name is unknown or no profile fits O(ocp_version). V(strict) fails with a
+        message that lists the profiles; V(ignore) returns no row for it.
+    type: str
+    choices: [strict, ignore]
+    default: strict
 """
 
 EXAMPLES = r"""
@@ -38,6 +45,10 @@ EXAMPLES = r"""
 - name: A named row
   ansible.builtin.debug:
     msg: "{{ lookup('ocpv.density.profile', 'tp-4.16').kubelet_config }}"
+
+- name: The row for an unknown version, or none
+  ansible.builtin.debug:
+    msg: "{{ query('ocpv.density.profile', ocp_version='5.0', errors='ignore') }}"
 
 - name: All profile names
   ansible.builtin.debug:
@@ -66,12 +77,22 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         version = self.get_option("ocp_version")
+        strict = self.get_option("errors") == "strict"
         try:
             profiles = load_profiles()
-            if terms:
-                return [get_profile(str(term), profiles) for term in terms]
-            if version:
-                return [detect_profile(version, profiles)]
-            return [get_profile(name, profiles) for name in profiles]
-        except ProfileError as exc:
+        except (ProfileError, OSError) as exc:
             raise AnsibleLookupError(str(exc))
+        if terms:
+            calls = [(get_profile, str(term)) for term in terms]
+        elif version:
+            calls = [(detect_profile, version)]
+        else:
+            calls = [(get_profile, name) for name in profiles]
+        rows = []
+        for func, arg in calls:
+            try:
+                rows.append(func(arg, profiles))
+            except ProfileError as exc:
+                if strict:
+                    raise AnsibleLookupError(str(exc))
+        return rows

@@ -62,7 +62,8 @@ def describe(profiles):
     lines = []
     for name, row in profiles.items():
         bounds = row.get("ocp") or {}
-        span = "%s-%s" % (bounds.get("min") or "", bounds.get("max") or "")
+        low, high = bounds.get("min") or "", bounds.get("max") or ""
+        span = low if low == high else ("%s+" % low if not high else "%s-%s" % (low, high))
         if not row.get("auto", True):
             span += ", explicit only"
         lines.append("%s (OpenShift %s): %s" % (name, span, row.get("description", "")))

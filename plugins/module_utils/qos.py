@@ -28,7 +28,8 @@ __metaclass__ = type
 
 from ansible_collections.ocpv.density.plugins.module_utils.quantity import (
     QuantityError,
-    parse_quantity,
+    nanos_of_string,
+    to_nanos,
 )
 
 GUARANTEED = 'Guaranteed'
@@ -83,7 +84,7 @@ def _pod_spec(pod):
 
 
 def _containers(pod, spec):
-    """Containers then init containers, validated; ephemeral containers never count."""
+    """Containers then init containers as (key, index, container); ephemeral containers never count."""
     if 'containers' not in spec:
         raise _fail(pod, 'spec.containers is missing')
     result = []
@@ -100,40 +101,53 @@ def _containers(pod, spec):
     return result
 
 
-def _container_where(key, index, container):
+def _location(where):
+    """Field path for an error message; ``where`` is a path string or (key, index, container, suffix).
+
+    Built only when something is wrong: formatting a path for every container of 100,000 pods
+    would cost more than the QoS computation itself.
+    """
+    if isinstance(where, str):
+        return where
+    key, index, container, suffix = where
     name = container.get('name')
-    return 'spec.{0}[{1}]{2}'.format(key, index, ' ({0})'.format(name) if name else '')
+    return 'spec.{0}[{1}]{2}.resources{3}'.format(key, index, ' ({0})'.format(name) if name else '', suffix)
 
 
 def _quantities(pod, resource_list, where):
-    """cpu/memory values of a requests/limits mapping as Fractions (other resources ignored)."""
-    resource_list = _mapping(pod, resource_list, where)
+    """cpu/memory of a requests/limits mapping in nano units (other resources are ignored)."""
+    if resource_list is None:
+        return {}
+    if not isinstance(resource_list, dict):
+        raise _fail(pod, '{0} must be a mapping, got {1}'.format(_location(where), type(resource_list).__name__))
     values = {}
     for resource in QOS_RESOURCES:
         if resource in resource_list:
+            quantity = resource_list[resource]
             try:
-                values[resource] = parse_quantity(resource_list[resource])
+                values[resource] = nanos_of_string(quantity) if type(quantity) is str else to_nanos(quantity)  # pylint: disable=unidiomatic-typecheck
             except QuantityError as exc:
-                raise _fail(pod, '{0}.{1}: {2}'.format(where, resource, exc))
+                raise _fail(pod, '{0}.{1}: {2}'.format(_location(where), resource, exc))
     return values
 
 
-def _defaulted_resources(pod, resources, where):
-    """(requests, limits) of one resources block with Kubernetes' request-from-limit defaulting."""
-    resources = _mapping(pod, resources, where)
-    requests = _quantities(pod, resources.get('requests'), where + '.requests')
-    limits = _quantities(pod, resources.get('limits'), where + '.limits')
-    for resource, limit in limits.items():
-        requests.setdefault(resource, limit)
-    return requests, limits
-
-
 def _container_resources(pod, spec):
-    """[(key, index, container, requests, limits)] for containers and init containers."""
+    """[(key, index, container, requests, limits)] for containers and init containers, with
+    Kubernetes' defaulting: a limit without a request means request == limit."""
     result = []
     for key, index, container in _containers(pod, spec):
-        where = _container_where(key, index, container) + '.resources'
-        requests, limits = _defaulted_resources(pod, container.get('resources'), where)
+        resources = container.get('resources')
+        if not resources:
+            if resources is not None and not isinstance(resources, dict):
+                raise _fail(pod, '{0} must be a mapping, got {1}'.format(_location((key, index, container, '')), type(resources).__name__))
+            result.append((key, index, container, {}, {}))
+            continue
+        if not isinstance(resources, dict):
+            raise _fail(pod, '{0} must be a mapping, got {1}'.format(_location((key, index, container, '')), type(resources).__name__))
+        requests = _quantities(pod, resources.get('requests'), (key, index, container, '.requests'))
+        limits = _quantities(pod, resources.get('limits'), (key, index, container, '.limits'))
+        for resource, limit in limits.items():
+            requests.setdefault(resource, limit)
         result.append((key, index, container, requests, limits))
     return result
 
@@ -198,10 +212,16 @@ def _computed_qos(pod, spec, containers):
     else:
         requests, limits, guaranteed = {}, {}, True
         for _key, _index, _container, container_requests, container_limits in containers:
-            container_limits = _positive(container_limits)
-            _add(requests, _positive(container_requests))
-            _add(limits, container_limits)
-            if not set(QOS_RESOURCES) <= set(container_limits):
+            for resource, value in container_requests.items():
+                if value > 0:
+                    requests[resource] = requests.get(resource, 0) + value
+            positive_limits = 0
+            for resource, value in container_limits.items():
+                if value > 0:
+                    limits[resource] = limits.get(resource, 0) + value
+                    positive_limits += 1
+            # Only cpu and memory are kept, so two positive limits mean both are set.
+            if positive_limits < len(QOS_RESOURCES):
                 guaranteed = False
     if not requests and not limits:
         return BEST_EFFORT
@@ -265,11 +285,23 @@ def container_may_swap(requests, limits):
     return request > 0 and request != limit
 
 
-def swap_eligible(pod):
-    """True when at least one container of the pod gets swap (see the module docstring)."""
+def swap_eligible(pod, container=None):
+    """True when at least one container of the pod gets swap (see the module docstring).
+
+    ``container`` limits the question to the container of that name, e.g. ``compute`` of a
+    virt-launcher pod: its small helper containers have requests below their limits, so the
+    pod as a whole is eligible even when the VM's own container is not.
+    """
+    if container is not None and not isinstance(container, str):
+        raise PodError('container must be a container name (a string), got {0}'.format(type(container).__name__))
     spec = _pod_spec(pod)
     containers = _container_resources(pod, spec)
+    selected = containers
+    if container is not None:
+        selected = [entry for entry in containers if entry[2].get('name') == container]
+        if not selected:
+            raise _fail(pod, 'no container or init container named {0!r}'.format(container))
     qos = _recorded_qos(pod) or _computed_qos(pod, spec, containers)
     if qos != BURSTABLE or is_critical_pod(pod):
         return False
-    return any(container_may_swap(requests, limits) for _k, _i, _c, requests, limits in containers)
+    return any(container_may_swap(requests, limits) for _k, _i, _c, requests, limits in selected)

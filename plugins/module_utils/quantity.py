@@ -60,7 +60,8 @@ _DECIMAL_SUFFIXES = {
 MAX_EXPONENT = 1000
 MAX_DIGITS = 1000
 
-_NANO = Fraction(1, 10 ** 9)
+NANOS_PER_UNIT = 10 ** 9
+_NANO = Fraction(1, NANOS_PER_UNIT)
 
 _QUANTITY_RE = re.compile(
     r'(?P<sign>[+-]?)'
@@ -145,6 +146,22 @@ def parse_quantity(quantity):
     if isinstance(quantity, Fraction):
         return _round_up_to_nano(quantity)
     raise _error(quantity, "type {0} is not a quantity".format(type(quantity).__name__))
+
+
+def to_nanos(quantity):
+    """Exact value in units of 10^-9 (Kubernetes' finest precision) as an int.
+
+    Ints add and compare far faster than Fractions; used where many quantities are summed.
+    """
+    if isinstance(quantity, str):
+        return nanos_of_string(str(quantity))
+    return int(parse_quantity(quantity) * NANOS_PER_UNIT)
+
+
+@functools.lru_cache(maxsize=65536)
+def nanos_of_string(text):
+    """``to_nanos`` for a plain ``str``, cached; the hot path when reading many pods."""
+    return int(_parse_string(text) * NANOS_PER_UNIT)
 
 
 def to_bytes(quantity):

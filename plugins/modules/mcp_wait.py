@@ -77,10 +77,19 @@ options:
     default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: Everything runs in the action plugin on the controller; no module is sent to the target host.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
-    description: In check mode nothing is read or waited for; the task is reported as skipped.
+    details: In check mode nothing is read or waited for (nothing was changed, so nothing rolls out); the task is skipped.
   diff_mode:
     support: none
   platform:

@@ -44,7 +44,13 @@ def main():
 
     from pip._internal.cli.main import main as pip_main  # pylint: disable=import-outside-toplevel
 
-    sys.exit(pip_main(['install', '--upgrade', '--force-reinstall', '--find-links', directory] + args))
+    options = ['install', '--upgrade', '--force-reinstall', '--find-links', directory]
+    packages = [arg for arg in args if not arg.startswith('-')]
+
+    if all(package.startswith('pip==') for package in packages):
+        options.append('--no-index')  # everything wanted is in the wheel beside this script
+
+    sys.exit(pip_main(options + args))
 
 
 if __name__ == '__main__':

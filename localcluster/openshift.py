@@ -1,0 +1,584 @@
+"""OpenShift on top of the local Kubernetes control plane: the API (CRDs in crds/), the objects a
+fresh OpenShift + OpenShift Virtualization cluster has (seeds), and the moves tests need between
+scenarios.
+
+    install(kubeconfig, run_dir, release, topology)   CRDs + seed objects, settled
+    reset(kubeconfig, run_dir, release=None)          back to the seeded state, without a restart
+    upgrade(kubeconfig, release)                      a minor upgrade; the collection's objects stay
+
+The behaviour behind the objects (MCO, HCO, node state) is emulator.py's; where a seed is what an
+operator would produce (rendered configs, pool status, KubeVirt), it is produced by the same
+emulator code, so seeds and later behaviour cannot disagree.
+
+CLI (for debugging): python localcluster/openshift.py install|reset|upgrade --kubeconfig K
+--run-dir D [--release 4.20] [--topology ha]
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import yaml
+
+try:  # imported as localcluster.openshift or run/imported from localcluster/
+    from . import emulator, releases
+    from .emulator import HCO_NAME, HCO_NAMESPACE, KUBEVIRT_NAME, MCFG, dig
+    from .kubeapi import ApiError, Kube, path
+except ImportError:
+    import emulator
+    import releases
+    from emulator import HCO_NAME, HCO_NAMESPACE, KUBEVIRT_NAME, MCFG, dig
+    from kubeapi import ApiError, Kube, path
+
+CRD_DIR = Path(__file__).resolve().parent / "crds"
+MCO_CRDS = ("machineconfigs", "machineconfigpools", "kubeletconfigs", "containerruntimeconfigs")
+HCO_CRD = "hyperconvergeds.hco.kubevirt.io"
+NAMESPACES = {  # name -> labels, as on OpenShift
+    "openshift-cnv": {"openshift.io/cluster-monitoring": "true"},
+    "openshift-monitoring": {"openshift.io/cluster-monitoring": "true"},
+    "openshift-machine-config-operator": {"openshift.io/cluster-monitoring": "true"},
+    "vms": {},
+}
+SEED_MCS = ("00-master", "00-worker")
+SEED_SCCS = ("privileged",)
+BUILTIN_CLUSTER_ROLES = ("cluster-admin", "admin", "edit", "view")
+CONTROL_PLANE_TOPOLOGY = {"ha": "HighlyAvailable", "compact": "HighlyAvailable", "sno": "SingleReplica", "hcp": "External"}
+TOPOLOGY_FILE = "openshift-topology"  # <run>/openshift-topology: what install() was given
+
+
+# =============================================================================================
+# install
+# =============================================================================================
+
+def install(kubeconfig, run_dir, release=releases.DEFAULT, topology="ha"):
+    kube, rel, run_dir = Kube(kubeconfig), releases.get(release), Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / TOPOLOGY_FILE).write_text(topology + "\n")
+    apply_crds(kube, rel, topology)
+    for name, labels in NAMESPACES.items():
+        kube.apply(path("v1", "namespaces"), {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": name, "labels": labels}})
+    seed_cluster_version(kube, rel)
+    seed_infrastructure(kube, topology)
+    seed_scc(kube)
+    if topology != "hcp":
+        seed_pools(kube)
+    seed_virtualization(kube, rel)
+    seed_vm_pods(kube)
+    settle(kube, run_dir, topology)
+
+
+def crd_bodies(rel, topology):
+    """The CRDs for this release and topology (HCP has no MCO, so no MCO CRDs)."""
+    bodies = []
+    for file in sorted(CRD_DIR.glob("*.yaml")):
+        if topology == "hcp" and file.name.split(".")[0] in MCO_CRDS:
+            continue
+        if file.name.startswith(HCO_CRD):
+            continue
+        bodies.append(yaml.safe_load(file.read_text()))
+    return bodies + [hco_crd(rel)]
+
+
+def hco_crd(rel):
+    """The HyperConverged CRD as this release's HCO ships it (see releases.hco_api_version)."""
+    file = CRD_DIR / ("variants/hyperconvergeds-v1.yaml" if rel.hco_api_version == "v1" else f"{HCO_CRD}.yaml")
+    crd = yaml.safe_load(file.read_text())
+    for version in crd["spec"]["versions"]:
+        density = dig(version, "schema", "openAPIV3Schema", "properties", "spec", "properties", "higherWorkloadDensity")
+        if density:
+            density["properties"]["memoryOvercommitPercentage"]["minimum"] = rel.overcommit_minimum
+    return crd
+
+
+def apply_crds(kube, rel, topology):
+    crds = crd_bodies(rel, topology)
+    for crd in crds:
+        kube.apply(path("apiextensions.k8s.io/v1", "customresourcedefinitions"), crd)
+    for crd in crds:
+        wait_established(kube, crd["metadata"]["name"])
+
+
+def wait_established(kube, name, timeout=60):
+    def established():
+        crd = kube.get(path("apiextensions.k8s.io/v1", "customresourcedefinitions", name))
+        return any(c["type"] == "Established" and c["status"] == "True" for c in dig(crd, "status", "conditions", default=[]))
+    kube.wait(established, timeout, what=f"CRD {name} Established")
+
+
+def _fake_digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seed_cluster_version(kube, rel, previous_status=None):
+    """ClusterVersion `version` at rel, its history Completed (previous history kept on upgrade)."""
+    cv_path = path("config.openshift.io/v1", "clusterversions", "version")
+    cv = kube.get(cv_path, default=None)
+    if cv is None:
+        cv = kube.create(path("config.openshift.io/v1", "clusterversions"), {
+            "apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion", "metadata": {"name": "version"},
+            "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{rel.name}"}})
+    else:
+        kube.merge_patch(cv_path, {"spec": {"channel": f"stable-{rel.name}"}})
+    stamp = emulator.now()
+    image = f"quay.io/openshift-release-dev/ocp-release@sha256:{_fake_digest(rel.ocp_version)}"
+    history = [{"state": "Completed", "version": rel.ocp_version, "image": image, "verified": False,
+                "startedTime": stamp, "completionTime": stamp}]
+    if previous_status:
+        history += previous_status.get("history") or []
+    status = {
+        "desired": {"version": rel.ocp_version, "image": image, "channels": [f"stable-{rel.name}"]},
+        "history": history, "observedGeneration": cv["metadata"]["generation"],
+        "versionHash": _fake_digest(image)[:12], "availableUpdates": None,
+        "conditions": [
+            {"type": "Available", "status": "True", "lastTransitionTime": stamp,
+             "message": f"Done applying {rel.ocp_version}"},
+            {"type": "Failing", "status": "False", "lastTransitionTime": stamp},
+            {"type": "Progressing", "status": "False", "lastTransitionTime": stamp,
+             "message": f"Cluster version is {rel.ocp_version}"},
+        ],
+    }
+    kube.replace_status(cv_path, status)  # availableUpdates: null must be written, not dropped
+
+
+def seed_infrastructure(kube, topology):
+    infra_path = path("config.openshift.io/v1", "infrastructures", "cluster")
+    if kube.get(infra_path, default=None) is None:
+        kube.create(path("config.openshift.io/v1", "infrastructures"), {
+            "apiVersion": "config.openshift.io/v1", "kind": "Infrastructure", "metadata": {"name": "cluster"},
+            "spec": {"platformSpec": {"type": "None"}}})
+    kube.merge_patch(infra_path + "/status", {"status": {
+        "controlPlaneTopology": CONTROL_PLANE_TOPOLOGY[topology],
+        "infrastructureTopology": "SingleReplica" if topology == "sno" else "HighlyAvailable",
+        "infrastructureName": "ocpv-local",
+        "platform": "None", "platformStatus": {"type": "None"},
+        "apiServerURL": kube.api.configuration.host,
+        "apiServerInternalURI": kube.api.configuration.host,
+        "etcdDiscoveryDomain": "",
+    }})
+
+
+def privileged_scc():
+    """SCC `privileged` as OpenShift ships it (cluster-kube-apiserver-operator bindata)."""
+    return {
+        "apiVersion": "security.openshift.io/v1", "kind": "SecurityContextConstraints",
+        "metadata": {"name": "privileged", "annotations": {
+            "kubernetes.io/description": "privileged allows access to all privileged and host features and the "
+                                         "ability to run as any user, any group, any fsGroup, and with any SELinux "
+                                         "context.  WARNING: this is the most relaxed SCC and should be used only "
+                                         "for cluster administration. Grant with caution.",
+            "release.openshift.io/create-only": "true"}},
+        "allowHostDirVolumePlugin": True, "allowHostIPC": True, "allowHostNetwork": True, "allowHostPID": True,
+        "allowHostPorts": True, "allowPrivilegeEscalation": True, "allowPrivilegedContainer": True,
+        "allowedCapabilities": ["*"], "allowedUnsafeSysctls": ["*"], "defaultAddCapabilities": None,
+        "fsGroup": {"type": "RunAsAny"},
+        "groups": ["system:cluster-admins", "system:nodes", "system:masters"],
+        "priority": None, "readOnlyRootFilesystem": False, "requiredDropCapabilities": None,
+        "runAsUser": {"type": "RunAsAny"}, "seLinuxContext": {"type": "RunAsAny"}, "seccompProfiles": ["*"],
+        "supplementalGroups": {"type": "RunAsAny"},
+        "users": ["system:admin", "system:serviceaccount:openshift-infra:build-controller"],
+        "volumes": ["*"],
+    }
+
+
+def seed_scc(kube):
+    kube.apply(path("security.openshift.io/v1", "securitycontextconstraints"), privileged_scc())
+    kube.apply(path("rbac.authorization.k8s.io/v1", "clusterroles"), {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "system:openshift:scc:privileged"},
+        "rules": [{"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
+                   "resourceNames": ["privileged"], "verbs": ["use"]}]})
+
+
+def base_machine_config(role):
+    """00-<role>: stands in for MCO's 00-/01- template configs (Ignition 3.4.0)."""
+    return {"apiVersion": MCFG, "kind": "MachineConfig",
+            "metadata": {"name": f"00-{role}", "labels": {emulator.ROLE_LABEL: role},
+                         "annotations": {emulator.GENERATED_BY: emulator.CONTROLLER_VERSION}},
+            "spec": {"config": {"ignition": {"version": "3.4.0"},
+                                "storage": {"files": [{"path": "/etc/mco/local.env", "mode": 0o644, "overwrite": True,
+                                                       "contents": {"source": emulator.data_url(f"MCO_ROLE={role}\n")}}]}}}}
+
+
+def seed_pool(role):
+    """Pools `master`/`worker` exactly as MCO creates them (manifests/<role>.machineconfigpool.yaml)."""
+    return {"apiVersion": MCFG, "kind": "MachineConfigPool",
+            "metadata": {"name": role, "labels": {f"pools.operator.machineconfiguration.openshift.io/{role}": "",
+                                                  **({"operator.machineconfiguration.openshift.io/required-for-upgrade": ""}
+                                                     if role == "master" else {})}},
+            "spec": {"machineConfigSelector": {"matchLabels": {emulator.ROLE_LABEL: role}},
+                     "nodeSelector": {"matchLabels": {f"node-role.kubernetes.io/{role}": ""}},
+                     "maxUnavailable": 1, "paused": False}}
+
+
+def seed_pools(kube):
+    for role in ("master", "worker"):
+        kube.apply(path(MCFG, "machineconfigs"), base_machine_config(role))
+    for role in ("master", "worker"):
+        body = seed_pool(role)
+        current = kube.get(path(MCFG, "machineconfigpools", role), default=None)
+        if current is None:
+            kube.create(path(MCFG, "machineconfigpools"), body)
+            continue
+        # Whole-object replace (a test's extra labels, annotations or selector keys go), keeping
+        # spec.configuration: the emulator's render controller owns it.
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if dig(current, "spec", "configuration"):
+            body["spec"]["configuration"] = current["spec"]["configuration"]
+        kube.replace(path(MCFG, "machineconfigpools", role), body)
+
+
+def seed_csv(kube, rel, replaces=None):
+    related = [(f"container-native-virtualization-{n}-rhel9", f"registry.redhat.io/container-native-virtualization/{n}-rhel9"
+                f"@sha256:{_fake_digest(n + rel.cnv_version)}")
+               for n in ("virt-operator", "virt-launcher", "virt-handler", "hyperconverged-cluster")]
+    if rel.wasp_agent_image:
+        related.append(("container-native-virtualization-wasp-agent-rhel9", rel.wasp_agent_image))
+    body = {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+            "metadata": {"name": rel.csv_name, "namespace": HCO_NAMESPACE,
+                         "labels": {"operators.coreos.com/kubevirt-hyperconverged.openshift-cnv": ""}},
+            "spec": {"displayName": "OpenShift Virtualization", "version": rel.cnv_version,
+                     "install": {"strategy": "deployment"},
+                     "relatedImages": [{"name": n, "image": i} for n, i in related],
+                     **({"replaces": replaces} if replaces else {})}}
+    kube.apply(path("operators.coreos.com/v1alpha1", "clusterserviceversions", namespace=HCO_NAMESPACE), body)
+    kube.merge_patch(path("operators.coreos.com/v1alpha1", "clusterserviceversions", rel.csv_name, HCO_NAMESPACE) + "/status",
+                     {"status": {"phase": "Succeeded", "reason": "InstallSucceeded"}})
+
+
+def seed_hyperconverged(kube, rel):
+    """HyperConverged `kubevirt-hyperconverged` as created at install (defaults fill the rest)."""
+    kube.apply(path(f"hco.kubevirt.io/{rel.hco_api_version}", "hyperconvergeds", namespace=HCO_NAMESPACE), {
+        "apiVersion": f"hco.kubevirt.io/{rel.hco_api_version}", "kind": "HyperConverged",
+        "metadata": {"name": HCO_NAME, "namespace": HCO_NAMESPACE}, "spec": {}})
+
+
+def seed_virtualization(kube, rel):
+    seed_csv(kube, rel)
+    seed_hyperconverged(kube, rel)
+    kube.apply(path("kubevirt.io/v1", "kubevirts", namespace=HCO_NAMESPACE), {
+        "apiVersion": "kubevirt.io/v1", "kind": "KubeVirt",
+        "metadata": {"name": KUBEVIRT_NAME, "namespace": HCO_NAMESPACE, "labels": dict(emulator.HCO_LABELS)},
+        "spec": {"configuration": {"developerConfiguration": {"memoryOvercommit": 100}}}})
+    kube.merge_patch(path("kubevirt.io/v1", "kubevirts", KUBEVIRT_NAME, HCO_NAMESPACE) + "/status",
+                     {"status": {"phase": "Deployed", "observedKubeVirtVersion": f"v1.{rel.hco[1] - 10}.0"}})
+
+
+# Running VMs for the verify role to classify: virt-launcher pods as KubeVirt renders them.
+VMS = (  # name, memory request, memory limit (Guaranteed = requests == limits for cpu and memory)
+    ("rhel9-web-01", "2318Mi", None),
+    ("fedora-db-02", "4414Mi", None),
+    ("rhel9-dedicated-03", "4Gi", "4Gi"),
+)
+
+
+def vm_pod(vm, memory, limit):
+    uid = str(uuid.uuid5(uuid.NAMESPACE_DNS, vm))
+    resources = {"requests": {"cpu": "100m", "memory": memory}}
+    if limit:
+        resources = {"requests": {"cpu": "2", "memory": limit}, "limits": {"cpu": "2", "memory": limit}}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"virt-launcher-{vm}-{uid[:5]}", "namespace": "vms",
+                         "labels": {"kubevirt.io": "virt-launcher", "kubevirt.io/created-by": uid,
+                                    "vm.kubevirt.io/name": vm, "vmi.kubevirt.io/id": vm},
+                         "annotations": {"kubevirt.io/domain": vm, "kubectl.kubernetes.io/default-container": "compute"}},
+            "spec": {"containers": [{"name": "compute", "resources": resources,
+                                     "image": f"registry.redhat.io/container-native-virtualization/virt-launcher-rhel9"
+                                              f"@sha256:{_fake_digest('virt-launcher')}"}],
+                     "terminationGracePeriodSeconds": 30}}
+
+
+def seed_vm_pods(kube, timeout=120):
+    kube.wait(lambda: kube.get(path("v1", "serviceaccounts", "default", "vms"), default=None), timeout,
+              what="ServiceAccount vms/default")
+    names = []
+    for vm in VMS:
+        pod = vm_pod(*vm)
+        names.append(pod["metadata"]["name"])
+        try:
+            kube.create(path("v1", "pods", namespace="vms"), pod)
+        except ApiError as e:
+            if e.status != 409:
+                raise
+
+    def running():
+        pods = {p["metadata"]["name"]: p for p in kube.list(path("v1", "pods", namespace="vms"))}
+        return all(dig(pods.get(n), "status", "phase") == "Running" for n in names)
+    kube.wait(running, timeout, what="the virt-launcher pods in ns vms to run")
+
+
+# =============================================================================================
+# settle: let the emulator (running, or run here) bring the seeds to their steady state
+# =============================================================================================
+
+def emulator_pid(run_dir):
+    try:
+        pid = int((Path(run_dir) / "emulator" / "ready").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def settled(kube, topology):
+    if topology != "hcp":
+        for pool in kube.list(path(MCFG, "machineconfigpools")):
+            conds = {c["type"]: c["status"] for c in dig(pool, "status", "conditions", default=[])}
+            if conds.get("Updated") != "True" or dig(pool, "status", "observedGeneration") != pool["metadata"]["generation"]:
+                return False
+    return True
+
+
+def settle(kube, run_dir, topology, timeout=120):
+    """Wait for the running emulator to settle, or run its cycles here if none runs."""
+    if emulator_pid(run_dir):
+        kube.wait(lambda: settled(kube, topology), timeout, what="the emulator to settle")
+        return
+    emu = emulator.Emulator(kube, run_dir, topology, reboot_seconds=0)
+    deadline = time.monotonic() + timeout
+    while True:
+        emu.cycle()
+        if settled(kube, topology):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the emulator did not settle the seeded cluster")
+        time.sleep(0.1)
+
+
+class held_emulator:
+    """Pause the running emulator (if any) while the cluster is changed under it."""
+
+    def __init__(self, run_dir):
+        self.state_dir = Path(run_dir) / "emulator"
+
+    def __enter__(self):
+        self.active = emulator_pid(self.state_dir.parent) is not None
+        if self.active:
+            (self.state_dir / "hold").write_text("")
+            deadline = time.monotonic() + 30
+            while not (self.state_dir / "held").exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the emulator did not pause")
+                time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        (self.state_dir / "hold").unlink(missing_ok=True)
+        if self.active:
+            deadline = time.monotonic() + 30
+            while (self.state_dir / "held").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+# =============================================================================================
+# reset
+# =============================================================================================
+
+def _topology(run_dir):
+    try:
+        return (Path(run_dir) / TOPOLOGY_FILE).read_text().strip()
+    except OSError:
+        return "ha"
+
+
+def current_release(kube):
+    cv = kube.get(path("config.openshift.io/v1", "clusterversions", "version"))
+    return releases.from_cluster_version(cv["status"]["desired"]["version"])
+
+
+def reset(kubeconfig, run_dir, release=None):
+    """Back to the seeded state for `release` (default: the current one), in place: the
+    collection's objects removed, HCO back to 100 %, pools unpaused and settled on their seed
+    rendered configs, nodes without swap, counters zeroed."""
+    kube, run_dir = Kube(kubeconfig), Path(run_dir)
+    topology = _topology(run_dir)
+    rel = releases.get(release) if release else current_release(kube)
+    with held_emulator(run_dir):
+        _remove_collection_objects(kube)
+        if topology != "hcp":
+            _reset_machine_config(kube)
+        _reset_virtualization(kube, rel, topology)
+        seed_cluster_version(kube, rel)
+        seed_infrastructure(kube, topology)
+        seed_scc(kube)
+        if topology != "hcp":
+            _reset_nodes(kube, run_dir)
+        state = run_dir / "emulator"
+        state.mkdir(parents=True, exist_ok=True)
+        emulator.atomic_write(state / "counters.json", '{"reboots": {}, "rollouts": {}, "max_updating": {}}')
+        emulator.atomic_write(state / "alerts.json", '{"firing": []}')
+    seed_vm_pods(kube)
+    settle(kube, run_dir, topology)
+
+
+def _remove_collection_objects(kube):
+    """What the collection (or a test) may have created outside the seeds."""
+    kube.delete(path("v1", "namespaces", "wasp"))
+    for group_version, plural in (("monitoring.openshift.io/v1", "alertingrules"), ("monitoring.coreos.com/v1", "prometheusrules")):
+        for obj in kube.list(path(group_version, plural)):
+            kube.delete(path(group_version, plural, obj["metadata"]["name"], obj["metadata"]["namespace"]))
+    for scc in kube.list(path("security.openshift.io/v1", "securitycontextconstraints")):
+        if scc["metadata"]["name"] not in SEED_SCCS:
+            kube.delete(path("security.openshift.io/v1", "securitycontextconstraints", scc["metadata"]["name"]))
+    for crb in kube.list(path("rbac.authorization.k8s.io/v1", "clusterrolebindings")):
+        if any(s.get("namespace") == "wasp" for s in crb.get("subjects") or []):
+            kube.delete(path("rbac.authorization.k8s.io/v1", "clusterrolebindings", crb["metadata"]["name"]))
+            role = crb["roleRef"]["name"]
+            if not role.startswith("system:") and role not in BUILTIN_CLUSTER_ROLES:
+                kube.delete(path("rbac.authorization.k8s.io/v1", "clusterroles", role))
+    kube.wait(lambda: kube.get(path("v1", "namespaces", "wasp"), default=None) is None, 120,
+              what="namespace wasp to be deleted")
+
+
+def _reset_machine_config(kube):
+    for kc in kube.list(path(MCFG, "kubeletconfigs")):
+        kc_path = path(MCFG, "kubeletconfigs", kc["metadata"]["name"])
+        kube.merge_patch(kc_path, {"metadata": {"finalizers": None}})
+        kube.delete(kc_path)
+    for crc in kube.list(path(MCFG, "containerruntimeconfigs")):
+        kube.delete(path(MCFG, "containerruntimeconfigs", crc["metadata"]["name"]))
+    for pool in kube.list(path(MCFG, "machineconfigpools")):
+        if pool["metadata"]["name"] not in ("master", "worker"):
+            kube.delete(path(MCFG, "machineconfigpools", pool["metadata"]["name"]))
+    for mc in kube.list(path(MCFG, "machineconfigs")):
+        if mc["metadata"]["name"] not in SEED_MCS:
+            kube.delete(path(MCFG, "machineconfigs", mc["metadata"]["name"]))
+    seed_pools(kube)
+    # Retarget the pools on their seed rendered configs and mark them settled there.
+    mcs = [base_machine_config(role) for role in ("master", "worker")]
+    for pool in kube.list(path(MCFG, "machineconfigpools")):
+        selected = [mc for mc in mcs if emulator.selector_matches(pool["spec"]["machineConfigSelector"], mc["metadata"]["labels"])]
+        emulator.ensure_rendered(kube, pool, selected)
+        pool = kube.get(path(MCFG, "machineconfigpools", pool["metadata"]["name"]))
+        kube.merge_patch(path(MCFG, "machineconfigpools", pool["metadata"]["name"], subresource="status"),
+                         {"status": {"configuration": pool["spec"]["configuration"], "conditions": [],
+                                     "observedGeneration": pool["metadata"]["generation"]}})
+
+
+def _reset_nodes(kube, run_dir):
+    """Nodes on their pool's seed config, uncordoned, their disks (swap file, files) wiped; the
+    emulator then re-adopts them without a reboot."""
+    for node in kube.list(path("v1", "nodes")):
+        name = node["metadata"]["name"]
+        shutil.rmtree(Path(run_dir) / "nodes" / name, ignore_errors=True)
+        annotations = {k: None for k in (node["metadata"].get("annotations") or {})
+                       if k.startswith("machineconfiguration.openshift.io/") or k.startswith("localcluster.ocpv.io/")}
+        kube.merge_patch(path("v1", "nodes", name), {"metadata": {"annotations": annotations or None},
+                                                     "spec": {"unschedulable": None}})
+        emulator.NodeDisk(run_dir, name).write_meminfo(emulator.node_mem_total_kb(node), 0)
+
+
+def _reset_virtualization(kube, rel, topology):
+    """HCO back to its install state for `rel` (CRD variant included), KubeVirt at 100, no
+    HCO wasp-agent, one CSV."""
+    for collection, body in emulator.hco_wasp_objects():
+        kube.delete(f"{collection}/{body['metadata']['name']}")
+    kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))
+    crd = kube.get(path("apiextensions.k8s.io/v1", "customresourcedefinitions", HCO_CRD), default=None)
+    wanted = hco_crd(rel)
+    if crd is None or [v["name"] for v in crd["spec"]["versions"] if v["storage"]] != \
+            [v["name"] for v in wanted["spec"]["versions"] if v["storage"]]:
+        # A different variant: recreate the object under the new CRD (nothing to convert at reset).
+        for hc_version in ("v1", "v1beta1"):
+            try:
+                kube.delete(path(f"hco.kubevirt.io/{hc_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE))
+            except ApiError as e:
+                if e.status != 404:
+                    raise
+        _replace_hco_crd(kube, wanted)
+    for csv in kube.list(path("operators.coreos.com/v1alpha1", "clusterserviceversions", namespace=HCO_NAMESPACE)):
+        if csv["metadata"]["name"] != rel.csv_name:
+            kube.delete(path("operators.coreos.com/v1alpha1", "clusterserviceversions", csv["metadata"]["name"], HCO_NAMESPACE))
+    seed_virtualization(kube, rel)  # whole-object replace: spec {} again, annotations gone
+
+
+def _replace_hco_crd(kube, wanted):
+    """Swap the HyperConverged CRD variant; storedVersions must only name versions the new CRD
+    keeps, so drop the others first (the caller made sure no object is stored in them)."""
+    crd_path = path("apiextensions.k8s.io/v1", "customresourcedefinitions", HCO_CRD)
+    crd = kube.get(crd_path, default=None)
+    if crd is not None:
+        keep = {v["name"] for v in wanted["spec"]["versions"]}
+        stored = [v for v in dig(crd, "status", "storedVersions", default=[]) if v in keep]
+        if stored != dig(crd, "status", "storedVersions", default=[]):
+            kube.merge_patch(crd_path + "/status", {"status": {"storedVersions": stored or
+                                                               [v["name"] for v in wanted["spec"]["versions"] if v["storage"]]}})
+    kube.apply(path("apiextensions.k8s.io/v1", "customresourcedefinitions"), wanted)
+    wait_established(kube, HCO_CRD)
+    storage = next(v["name"] for v in wanted["spec"]["versions"] if v["storage"])
+
+    def served():
+        try:
+            return kube.list(path(f"hco.kubevirt.io/{storage}", "hyperconvergeds")) is not None
+        except ApiError:
+            return False
+    kube.wait(served, 30, what=f"hyperconvergeds.hco.kubevirt.io/{storage} to be served")
+
+
+# =============================================================================================
+# upgrade
+# =============================================================================================
+
+def upgrade(kubeconfig, release, run_dir=None):
+    """A minor upgrade as the cluster would see it: ClusterVersion history, the new CSV replacing
+    the old one, the new HyperConverged CRD variant with the overcommit carried over (what HCO's
+    conversion webhook would show). MachineConfigs, pools, the collection's objects stay; the
+    OS update rollout an upgrade also brings is not emulated. run_dir (optional) pauses the
+    emulator meanwhile."""
+    kube = Kube(kubeconfig)
+    old, new = current_release(kube), releases.get(release)
+    if new.minor < old.minor:
+        raise ValueError(f"cannot upgrade from {old.name} down to {new.name}; use reset(release=...)")
+    hold = held_emulator(run_dir) if run_dir else _no_hold()
+    with hold:
+        if new.hco_api_version != old.hco_api_version:
+            old_path = path(f"hco.kubevirt.io/{old.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE)
+            hc = kube.get(old_path, default=None)
+            overcommit = dig(hc, *old.overcommit_path)
+            _replace_hco_crd(kube, hco_crd(new))
+            if hc is not None and overcommit is not None:
+                patch = {}
+                cursor = patch
+                for key in new.overcommit_path[:-1]:
+                    cursor = cursor.setdefault(key, {})
+                cursor[new.overcommit_path[-1]] = overcommit
+                kube.merge_patch(path(f"hco.kubevirt.io/{new.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE), patch)
+        elif new.overcommit_minimum != old.overcommit_minimum:
+            kube.apply(path("apiextensions.k8s.io/v1", "customresourcedefinitions"), hco_crd(new))
+        seed_csv(kube, new, replaces=old.csv_name)
+        if new.csv_name != old.csv_name:
+            kube.delete(path("operators.coreos.com/v1alpha1", "clusterserviceversions", old.csv_name, HCO_NAMESPACE))
+        cv = kube.get(path("config.openshift.io/v1", "clusterversions", "version"))
+        seed_cluster_version(kube, new, previous_status=cv.get("status"))
+
+
+class _no_hold:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Install/reset/upgrade the emulated OpenShift layer.")
+    p.add_argument("action", choices=["install", "reset", "upgrade"])
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--run-dir")
+    p.add_argument("--release")
+    p.add_argument("--topology", default="ha", choices=sorted(CONTROL_PLANE_TOPOLOGY))
+    args = p.parse_args(argv)
+    if args.action == "install":
+        install(args.kubeconfig, args.run_dir, args.release or releases.DEFAULT, args.topology)
+    elif args.action == "reset":
+        reset(args.kubeconfig, args.run_dir, args.release)
+    else:
+        upgrade(args.kubeconfig, args.release, args.run_dir)
+
+
+if __name__ == "__main__":
+    main()

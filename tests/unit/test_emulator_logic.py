@@ -1,0 +1,280 @@
+"""Pure functions of the local cluster's operator emulator (localcluster/emulator.py): no cluster."""
+
+import base64
+import gzip
+import json
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
+
+import emulator  # noqa: E402
+import openshift  # noqa: E402
+import releases  # noqa: E402
+
+GiB_KB = 1024 * 1024
+
+
+def mc(name, files=(), units=(), version="3.4.0", role="worker", **spec):
+    config = {"ignition": {"version": version}}
+    if files:
+        config["storage"] = {"files": [{"path": p, "mode": 0o644, "contents": {"source": emulator.data_url(t)}} for p, t in files]}
+    if units:
+        config["systemd"] = {"units": [{"name": n, "enabled": True, "contents": c} for n, c in units]}
+    return {"metadata": {"name": name, "labels": {emulator.ROLE_LABEL: role}}, "spec": {"config": config, **spec}}
+
+
+# --- render ----------------------------------------------------------------------------------
+
+def test_render_hash_is_content_addressed_and_order_independent():
+    a, b = mc("00-worker", files=[("/etc/a", "1")]), mc("90-worker-swap", files=[("/etc/b", "2")])
+    one = emulator.rendered_name("worker", emulator.merge_configs([a, b]))
+    two = emulator.rendered_name("worker", emulator.merge_configs([b, a]))
+    assert one == two
+    assert one.startswith("rendered-worker-") and len(one.rsplit("-", 1)[1]) == 32
+    changed = mc("90-worker-swap", files=[("/etc/b", "3")])
+    assert emulator.rendered_name("worker", emulator.merge_configs([a, changed])) != one
+
+
+def test_merge_later_name_wins_per_path_and_unit():
+    merged = emulator.merge_configs([
+        mc("99-x", files=[("/etc/f", "late")], units=[("u.service", "late")], kernelArguments=["b"]),
+        mc("00-x", files=[("/etc/f", "early"), ("/etc/g", "g")], units=[("u.service", "early")], kernelArguments=["a"],
+           version="3.2.0"),
+    ])
+    files = emulator.config_files(merged["config"])
+    assert files == {"/etc/f": "late", "/etc/g": "g"}
+    assert emulator.enabled_units(merged["config"]) == {"u.service": "late"}
+    assert merged["kernelArguments"] == ["a", "b"]
+    assert merged["config"]["ignition"]["version"] == "3.4.0"
+
+
+def test_seed_rendered_names_do_not_depend_on_release():
+    base = openshift.base_machine_config("worker")
+    assert emulator.rendered_name("worker", emulator.merge_configs([base])) == \
+        emulator.rendered_name("worker", emulator.merge_configs([json.loads(json.dumps(base))]))
+
+
+# --- ignition version check ------------------------------------------------------------------
+
+@pytest.mark.parametrize("release,version,ok", [
+    ("4.16", "3.4.0", True), ("4.16", "3.5.0", False), ("4.18", "3.5.0", False),
+    ("4.19", "3.5.0", True), ("4.22", "3.5.0", True), ("4.22", "3.6.0", False),
+    ("4.16", "3.0.0", True), ("4.16", "2.2.0", True), ("4.16", "2.3.0", False),
+    ("4.16", "3.4", False), ("4.16", "banana", False), ("4.16", None, False), ("4.16", "3.4.0-experimental", False),
+])
+def test_ignition_version_support_per_release(release, version, ok):
+    error = emulator.ignition_error({"ignition": {"version": version}}, releases.get(release).ignition_max)
+    assert (error is None) is ok, error
+
+
+# --- pool membership ---------------------------------------------------------------------------
+
+POOLS = [openshift.seed_pool("master"), openshift.seed_pool("worker"),
+         {"metadata": {"name": "infra"}, "spec": {"nodeSelector": {"matchLabels": {"node-role.kubernetes.io/infra": ""}}}}]
+WORKER = {"node-role.kubernetes.io/worker": ""}
+MASTER = {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control-plane": ""}
+
+
+@pytest.mark.parametrize("labels,pool", [
+    (WORKER, "worker"),
+    (MASTER, "master"),
+    ({**MASTER, **WORKER}, "master"),                       # SNO / compact: master wins
+    ({**WORKER, "node-role.kubernetes.io/infra": ""}, "infra"),  # a custom pool wins over worker
+    ({"kubernetes.io/os": "linux"}, None),
+])
+def test_pool_membership(labels, pool):
+    assert emulator.pool_for_node(labels, POOLS) == pool
+
+
+def test_two_custom_pools_is_an_error():
+    pools = POOLS + [{"metadata": {"name": "db"}, "spec": {"nodeSelector": {"matchLabels": {"db": ""}}}}]
+    assert emulator.pool_for_node({**WORKER, "node-role.kubernetes.io/infra": "", "db": ""}, pools) is None
+
+
+def test_selector_semantics():
+    assert emulator.selector_matches(None, {"a": "1"}) is False   # nil selects nothing (KubeletConfig)
+    assert emulator.selector_matches({}, {"a": "1"}) is True
+    sel = {"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]},
+                                {"key": "b", "operator": "DoesNotExist"}]}
+    assert emulator.selector_matches(sel, {"a": "2"})
+    assert not emulator.selector_matches(sel, {"a": "2", "b": ""})
+    assert not emulator.selector_matches({"matchLabels": {"a": "1"}}, {})
+
+
+@pytest.mark.parametrize("value,count,expected", [(None, 4, 1), (1, 4, 1), (2, 4, 2), (0, 4, 1), ("50%", 4, 2), ("10%", 4, 1), ("100%", 3, 3)])
+def test_max_unavailable(value, count, expected):
+    assert emulator.max_unavailable(value, count) == expected
+
+
+# --- swap provisioning -------------------------------------------------------------------------
+
+CONTRACT_ENV = "OCPV_SWAP_OVERCOMMIT_PERCENT=150\nOCPV_SWAP_FILE=/var/tmp/swapfile\n"
+CONTRACT_UNIT = ("[Unit]\nConditionFirstBoot=no\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+                 "ExecStart=/usr/local/sbin/ocpv-density-swap.sh\n[Install]\nRequiredBy=kubelet-dependencies.target\n")
+
+DOC_416 = ('[Unit]\nDescription=Provision and enable swap\nConditionFirstBoot=no\n[Service]\nType=oneshot\n'
+           'Environment=SWAP_SIZE_MB=5000\nExecStart=/bin/sh -c "sudo dd if=/dev/zero of=/var/tmp/swapfile '
+           'count=${SWAP_SIZE_MB} bs=1M && sudo chmod 600 /var/tmp/swapfile && sudo mkswap /var/tmp/swapfile && '
+           'sudo swapon /var/tmp/swapfile && free -h && sudo systemctl set-property --runtime system.slice '
+           'MemorySwapMax=0 IODeviceLatencyTargetSec=\\"/ 50ms\\""\n[Install]\nRequiredBy=kubelet-dependencies.target\n')
+DOC_PROVISION = ('[Unit]\nDescription=Provision and enable swap\nConditionFirstBoot=no\n'
+                 'ConditionPathExists=!/var/tmp/swapfile\n[Service]\nType=oneshot\nEnvironment=SWAP_SIZE_MB=5000\n'
+                 'ExecStart=/bin/sh -c "sudo fallocate -l ${SWAP_SIZE_MB}M /var/tmp/swapfile && sudo chmod 600 '
+                 '/var/tmp/swapfile && sudo mkswap /var/tmp/swapfile && sudo swapon /var/tmp/swapfile && free -h"\n'
+                 '[Install]\nRequiredBy=kubelet-dependencies.target\n')
+DOC_ENABLE = ('[Unit]\nDescription=Enable swap\nConditionPathExists=/var/tmp/swapfile\n[Service]\nType=oneshot\n'
+              'ExecStart=/bin/sh -c "sudo swapon /var/tmp/swapfile"\n[Install]\nRequiredBy=kubelet-dependencies.target\n')
+
+
+def config(files=(), units=()):
+    return mc("x", files=files, units=units)["spec"]["config"]
+
+
+def test_contract_sizes_swap_from_memtotal():
+    cfg = config(files=[(emulator.SWAP_ENV_FILE, CONTRACT_ENV)], units=[("swap-provision.service", CONTRACT_UNIT)])
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (8192, 8192)        # 16 GiB at 150 % -> 8 GiB
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, 8192) == (8192, 8192)        # every boot, same file
+    assert emulator.boot_swap(cfg, 16 * GiB_KB + 3, None) == (8192, 8192)    # integer floor
+
+
+def test_contract_needs_the_unit_enabled():
+    cfg = config(files=[(emulator.SWAP_ENV_FILE, CONTRACT_ENV)])
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
+
+
+def test_contract_at_100_percent_gives_no_swap():
+    cfg = config(files=[(emulator.SWAP_ENV_FILE, "OCPV_SWAP_OVERCOMMIT_PERCENT=100\n")],
+                 units=[("swap-provision.service", CONTRACT_UNIT)])
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
+
+
+def test_documented_416_single_unit_runs_every_boot():
+    cfg = config(units=[("swap-provision.service", DOC_416)])
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, 5000) == (5000, 5000)
+
+
+def test_documented_two_unit_mc_loses_swap_on_second_boot():
+    """4.17-4.19 docs: ConditionPathExists=!/var/tmp/swapfile and nothing else runs swapon."""
+    cfg = config(units=[("swap-provision.service", DOC_PROVISION)])
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, 5000) == (0, 5000)
+
+
+def test_documented_421_swap_enable_unit_keeps_swap():
+    cfg = config(units=[("swap-provision.service", DOC_PROVISION), ("swap-enable.service", DOC_ENABLE)])
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, 5000) == (5000, 5000)
+
+
+def test_no_swap_unit_no_swap_but_file_stays():
+    assert emulator.boot_swap(config(), 16 * GiB_KB, 5000) == (0, 5000)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ExecStart=/bin/sh -c 'fallocate -l 2048M /var/tmp/swapfile && mkswap /var/tmp/swapfile'", (2048, "/var/tmp/swapfile")),
+    ("Environment=SWAP_SIZE_MB=300\nExecStart=dd if=/dev/zero of=/var/tmp/swapfile bs=1M count=$SWAP_SIZE_MB; mkswap x", (300, "/var/tmp/swapfile")),
+    ("ExecStart=fallocate -l 2G /var/tmp/swapfile && mkswap /var/tmp/swapfile", None),   # only MiB sizes are understood
+    ("ExecStart=/usr/bin/true", None),
+])
+def test_fixed_swap_unit_parsing(text, expected):
+    assert emulator.fixed_swap_unit(text) == expected
+
+
+# --- kubelet ------------------------------------------------------------------------------------
+
+def test_kubeletconfig_swap_keys_refused_from_421():
+    assert emulator.kubelet_config_error({"failSwapOn": False}, releases.get("4.20")) is None
+    assert emulator.kubelet_config_error({"failSwapOn": False}, releases.get("4.21")) == \
+        "KubeletConfiguration: failSwapOn is not allowed to be set, but contains: false"
+    assert "swapBehavior" in emulator.kubelet_config_error({"memorySwap": {"swapBehavior": "LimitedSwap"}}, releases.get("4.22"))
+    assert "featureGates" in emulator.kubelet_config_error({"featureGates": {"X": True}}, releases.get("4.16"))
+
+
+def test_kubelet_refuses_swap_unless_allowed():
+    kc_mc = config(files=[(emulator.KUBELET_CONF, json.dumps({"failSwapOn": False}))])
+    assert emulator.kubelet_swap_error(config(), releases.get("4.16"), "worker")
+    assert emulator.kubelet_swap_error(kc_mc, releases.get("4.16"), "worker") is None
+    assert emulator.kubelet_swap_error(config(), releases.get("4.21"), "worker") is None   # template default from 4.21
+    assert emulator.kubelet_swap_error(config(), releases.get("4.21"), "master")
+    dropin = config(files=[(emulator.KUBELET_CONF_DIR + "/90-swap.conf", "failSwapOn: true\n")])
+    assert emulator.kubelet_swap_error(dropin, releases.get("4.21"), "worker")
+
+
+# --- file contents, quantities, meminfo ---------------------------------------------------------
+
+def test_decode_file_contents_forms():
+    assert emulator.decode_file_contents({"contents": {"source": "data:," + urllib.parse.quote("a b\n")}}) == b"a b\n"
+    assert emulator.decode_file_contents({"contents": {"source": emulator.data_url("x")}}) == b"x"
+    gz = base64.b64encode(gzip.compress(b"zipped")).decode()
+    assert emulator.decode_file_contents({"contents": {"source": "data:;base64," + gz, "compression": "gzip"}}) == b"zipped"
+
+
+@pytest.mark.parametrize("text,value", [("16Gi", 16 * 2**30), ("17179869184", 17179869184), ("64G", 64 * 10**9), ("512Mi", 2**29)])
+def test_quantity_bytes(text, value):
+    assert emulator.quantity_bytes(text) == value
+
+
+def test_meminfo_is_what_verify_greps():
+    text = emulator.meminfo(16 * GiB_KB, 8192 * 1024)
+    fields = dict(line.split(":") for line in text.splitlines())
+    assert fields["MemTotal"].split() == [str(16 * GiB_KB), "kB"]
+    assert fields["SwapTotal"].split() == ["8388608", "kB"]
+
+
+def test_node_disk_boot_writes_and_removes_config_files(tmp_path):
+    disk = emulator.NodeDisk(tmp_path, "worker-0")
+    first = config(files=[("/etc/containers/oci/hooks.d/swap-for-burstable.json", "{}"), (emulator.SWAP_ENV_FILE, CONTRACT_ENV)],
+                   units=[("swap-provision.service", CONTRACT_UNIT)])
+    assert disk.boot(first, 16 * GiB_KB) == 8192
+    root = tmp_path / "nodes/worker-0/root"
+    assert (root / "etc/containers/oci/hooks.d/swap-for-burstable.json").read_text() == "{}"
+    assert (root / "etc/systemd/system/swap-provision.service").exists()
+    assert "SwapTotal:         8388608 kB" in (tmp_path / "nodes/worker-0/proc/meminfo").read_text()
+    assert disk.boot(config(), 16 * GiB_KB) == 0          # MC removed: files gone, swap off, file stays
+    assert not (root / "etc/containers/oci/hooks.d/swap-for-burstable.json").exists()
+    assert disk.swapfile_mib() == 8192
+    assert "SwapTotal:               0 kB" in (tmp_path / "nodes/worker-0/proc/meminfo").read_text()
+
+
+# --- releases and CRDs ---------------------------------------------------------------------------
+
+def test_release_table():
+    assert [r for r in releases.SUPPORTED] == ["4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22"]
+    assert releases.get("4.16").wasp_agent_image is None
+    assert releases.get("4.17").wasp_agent_image.startswith("registry.redhat.io/container-native-virtualization/wasp-agent-rhel9@sha256:")
+    assert len(releases.get("4.17").wasp_agent_image.rsplit(":", 1)[1]) == 64
+    assert releases.from_cluster_version("4.20.3").name == "4.20"
+    assert [releases.get(r).hco_deploys_wasp for r in ("4.19", "4.20")] == [False, True]
+    assert releases.get("4.22").overcommit_path == ("spec", "virtualization", "higherWorkloadDensity", "memoryOvercommitPercentage")
+    with pytest.raises(ValueError):
+        releases.get("4.15")
+
+
+def test_crds_are_valid_yaml_and_hcp_has_no_mco():
+    names = {c["metadata"]["name"] for c in openshift.crd_bodies(releases.get("4.16"), "ha")}
+    assert {"machineconfigs.machineconfiguration.openshift.io", "hyperconvergeds.hco.kubevirt.io",
+            "securitycontextconstraints.security.openshift.io"} <= names
+    hcp = {c["metadata"]["name"] for c in openshift.crd_bodies(releases.get("4.16"), "hcp")}
+    assert not any(n.endswith("machineconfiguration.openshift.io") for n in hcp)
+
+
+def test_hco_crd_variant_per_release():
+    def versions(release):
+        return [(v["name"], v["served"], v["storage"]) for v in openshift.hco_crd(releases.get(release))["spec"]["versions"]]
+    assert versions("4.21") == [("v1beta1", True, True)]
+    assert versions("4.22") == [("v1", True, True), ("v1beta1", False, False)]
+    minimum = lambda r: openshift.hco_crd(releases.get(r))["spec"]["versions"][0]["schema"]["openAPIV3Schema"][  # noqa: E731
+        "properties"]["spec"]["properties"]["higherWorkloadDensity"]["properties"]["memoryOvercommitPercentage"]["minimum"]
+    assert (minimum("4.18"), minimum("4.19")) == (1, 10)
+
+
+def test_crd_files_parse():
+    for file in sorted(openshift.CRD_DIR.rglob("*.yaml")):
+        crd = yaml.safe_load(file.read_text())
+        assert crd["kind"] == "CustomResourceDefinition", file

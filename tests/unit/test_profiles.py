@@ -1,0 +1,90 @@
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+"""The profile table (plugins/module_utils/profiles.yml) and its loader/lookup."""
+
+import pytest
+
+from ansible.errors import AnsibleLookupError
+from ansible_collections.ocpv.density.plugins.module_utils import profiles as p
+
+ROWS = ("tp-4.16", "manual-4.17", "hco-managed", "dropin-4.21", "native")
+
+
+def test_table_has_the_design_rows_with_every_key():
+    table = p.load_profiles()
+    assert tuple(table) == ROWS
+    for name, row in table.items():
+        for key in ("description", "implemented", "auto", "ocp", "wasp_agent", "kubelet_config",
+                    "kubelet_dropin", "ignition_version", "alerts"):
+            assert key in row, (name, key)
+        for key in ("deploy", "image", "image_from_csv", "env", "hook_in_machineconfig"):
+            assert key in row["wasp_agent"], (name, key)
+
+
+def test_tp_4_16_is_the_documented_procedure():
+    row = p.get_profile("tp-4.16")
+    assert row["name"] == "tp-4.16"
+    assert row["implemented"] is True
+    assert row["kubelet_config"] == {"failSwapOn": False, "evictionSoft": {"memory.available": "1Gi"},
+                                     "evictionSoftGracePeriod": {"memory.available": "10s"}}
+    assert row["ignition_version"] == "3.4.0"
+    assert row["wasp_agent"]["image"] == "registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:v4.16"
+    assert row["wasp_agent"]["env"] == [{"name": "FSROOT", "value": "/host"}]
+    assert row["alerts"]["rule_set"] == "NodeSwapping"
+
+
+@pytest.mark.parametrize("version,name", [
+    ("4.16.0", "tp-4.16"), ("4.16", "tp-4.16"), ("v4.16.12", "tp-4.16"),
+    ("4.17.3", "manual-4.17"), ("4.19.0-rc.1", "manual-4.17"),
+    ("4.20.1", "hco-managed"), ("4.21.0", "dropin-4.21"), ("4.30.0", "dropin-4.21"),
+])
+def test_detect(version, name):
+    assert p.detect_profile(version)["name"] == name
+
+
+def test_native_is_explicit_only_and_no_row_for_old_releases():
+    assert all(p.detect_profile(v)["name"] != "native" for v in ("4.21.0", "4.22.0"))
+    with pytest.raises(p.ProfileError, match="no profile for OpenShift 4.15"):
+        p.detect_profile("4.15.2")
+    with pytest.raises(p.ProfileError, match="cannot read"):
+        p.detect_profile("latest")
+
+
+def test_unknown_name_lists_the_profiles():
+    with pytest.raises(p.ProfileError) as err:
+        p.get_profile("tp-4.15")
+    for name in ROWS:
+        assert name in str(err.value)
+
+
+def test_rows_are_copies():
+    row = p.get_profile("tp-4.16")
+    row["kubelet_config"]["failSwapOn"] = True
+    assert p.get_profile("tp-4.16")["kubelet_config"]["failSwapOn"] is False
+
+
+def run_lookup(expression):
+    """Evaluate a Jinja expression with the lookup in a real ansible run (the plugin loader
+    needs the collection installed, as .collections/ provides it)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    proc = subprocess.run([ansible, "localhost", "-m", "ansible.builtin.debug", "-a", "msg={{ %s }}" % expression],
+                          cwd=root, env=env, capture_output=True, text=True)
+    out = json.loads(proc.stdout)
+    return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_lookup():
+    assert run_lookup("query('ocpv.density.profile', 'tp-4.16') | map(attribute='name')")["msg"] == ["tp-4.16"]
+    assert run_lookup("query('ocpv.density.profile', ocp_version='4.18.1') | map(attribute='name')")["msg"] == ["manual-4.17"]
+    assert run_lookup("query('ocpv.density.profile') | map(attribute='name')")["msg"] == list(ROWS)
+    assert run_lookup("query('ocpv.density.profile', ocp_version='4.10.0', errors='ignore')")["msg"] == []
+    failed = run_lookup("query('ocpv.density.profile', 'nope')")
+    assert failed.get("failed") and "unknown profile 'nope'" in failed["msg"]
