@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASE ?= 4.16
+NAME ?= default
+TOPOLOGY ?=
+# cluster-down/status work without the venv (cluster.py needs only the stdlib for them)
+CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cluster.py
 
-.PHONY: setup build-cluster cluster-up cluster-down demo test lint sanity unit integration molecule bench clean
+.PHONY: setup build-cluster cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -24,14 +28,17 @@ setup: $(BIN)/.installed .collections/ansible_collections/ocpv/density ## venv +
 build-cluster: ## build (or reuse cached) control plane binaries
 	bash localcluster/build.sh
 
-cluster-up: setup build-cluster ## start the local emulated OpenShift cluster
-	$(BIN)/python localcluster/cluster.py up --release $(RELEASE)
+cluster-up: setup build-cluster ## start the local emulated OpenShift cluster (NAME, RELEASE, TOPOLOGY)
+	$(BIN)/python localcluster/cluster.py up --name $(NAME) --release $(RELEASE) $(if $(TOPOLOGY),--topology $(TOPOLOGY))
 
 cluster-down: ## stop it and remove its data
-	$(BIN)/python localcluster/cluster.py down
+	$(CLUSTER_PY) down --name $(NAME)
+
+cluster-status: ## its processes and their memory
+	$(CLUSTER_PY) status --name $(NAME)
 
 demo: cluster-up ## README main command: cluster + site playbook at 150 %
-	KUBECONFIG=$(CURDIR)/.localcluster/default/kubeconfig $(BIN)/ansible-playbook playbooks/site.yml -e overcommit=150
+	KUBECONFIG=$(CURDIR)/.localcluster/$(NAME)/kubeconfig $(BIN)/ansible-playbook playbooks/site.yml -e overcommit=150
 
 test: setup build-cluster lint sanity unit integration ## everything CI runs
 

@@ -37,9 +37,9 @@ GOMOD=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>>"$LOG_DIR/mod.
         | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p') || true
 [ -n "$GOMOD" ] && [ -f "$GOMOD" ] || fail "downloading k8s.io/kubernetes@$K8S_VERSION (is the Go module proxy reachable?)" "$LOG_DIR/mod.log"
 STAGING="v0.${K8S_VERSION#v1.}"
-for m in $(sed -n 's#^[[:space:]]*\(replace[[:space:]]*\)\{0,1\}\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/.*#\2#p' "$GOMOD"); do
+while read -r m; do
   go mod edit -replace="$m=$m@$STAGING"
-done
+done < <(sed -n 's#^[[:space:]]*\(replace[[:space:]]*\)\{0,1\}\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/.*#\2#p' "$GOMOD")
 go mod edit -go="$(sed -n 's/^go //p' "$GOMOD")" -require="k8s.io/kubernetes@$K8S_VERSION"
 GODEBUG_LINE=$(sed -n 's/^godebug //p' "$GOMOD"); [ -z "$GODEBUG_LINE" ] || go mod edit -godebug="$GODEBUG_LINE"
 go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION"
@@ -59,7 +59,7 @@ go build -trimpath -ldflags "-s -w" -o "$WORK/out/etcd" go.etcd.io/etcd/server/v
   || fail "building etcd $ETCD_VERSION" "$LOG_DIR/etcd.log"
 
 echo "==> building kwok $KWOK_VERSION (log: $LOG_DIR/kwok.log)"
-GOBIN="$WORK/out" GOFLAGS= go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >"$LOG_DIR/kwok.log" 2>&1 \
+GOBIN="$WORK/out" GOFLAGS="" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >"$LOG_DIR/kwok.log" 2>&1 \
   || fail "building kwok $KWOK_VERSION" "$LOG_DIR/kwok.log"
 
 # The cache key must name what was really built: Go's version selection may raise etcd.

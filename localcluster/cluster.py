@@ -40,8 +40,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 try:  # imported as localcluster.cluster or run/imported from localcluster/
     from . import topology as topo
 except ImportError:
@@ -189,6 +187,12 @@ def _openshift():
     except ImportError:
         import openshift
     return openshift
+
+
+def _yaml():
+    """PyYAML, imported when needed: down and status work with a bare python3 (make clean)."""
+    import yaml
+    return yaml
 
 
 def _log(msg):
@@ -482,7 +486,7 @@ def _kwok_config(run):
     cluster_exec = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec", "metadata": {"name": "default"},
                     "spec": {"execs": [{"local": {"workDir": str(run),
                                                   "envs": [{"name": "OCPV_LOCALCLUSTER_RUN_DIR", "value": str(run)}]}}]}}
-    return stages.rstrip() + "\n---\n" + yaml.safe_dump(cluster_exec, sort_keys=False)
+    return stages.rstrip() + "\n---\n" + _yaml().safe_dump(cluster_exec, sort_keys=False)
 
 
 # =============================================================================================
@@ -678,7 +682,7 @@ def _start(name, run, release, topology, openshift, quiet):
         _make_pki(pki)
         server = f"https://127.0.0.1:{ports['kube-apiserver']}"
         for stem, file in KUBECONFIG_FILES.items():
-            (run / file).write_text(yaml.safe_dump(_kubeconfig(pki, server, stem, f"localcluster-{name}"), sort_keys=False))
+            (run / file).write_text(_yaml().safe_dump(_kubeconfig(pki, server, stem, f"localcluster-{name}"), sort_keys=False))
             (run / file).chmod(0o600)
         (run / "audit-policy.yaml").write_text(AUDIT_POLICY)
         (run / "kwok" / "kwok.yaml").write_text(_kwok_config(run))
@@ -740,14 +744,14 @@ def _start(name, run, release, topology, openshift, quiet):
         api = _Api(run / "harness.kubeconfig")
         # kwok's Exec CRD must exist before kwok starts watching it (--enable-crds=Exec)
         for crd in sorted(KWOK_DIR.glob("*.kwok.x-k8s.io.yaml")):
-            _apply_crd(api, yaml.safe_load(crd.read_text()))
+            _apply_crd(api, _yaml().safe_load(crd.read_text()))
         starter.wait("kube-controller-manager", lambda: _healthz(ports["kube-controller-manager"]))
         starter.wait("kube-scheduler", lambda: _healthz(ports["kube-scheduler"]))
         starter.wait("kube-controller-manager",
                      lambda: api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default", ok404=True),
                      what="ready (ServiceAccount default/default not created)")
         for crd in sorted(KWOK_DIR.glob("*.kwok.x-k8s.io.yaml")):
-            crd_name = yaml.safe_load(crd.read_text())["metadata"]["name"]
+            crd_name = _yaml().safe_load(crd.read_text())["metadata"]["name"]
             starter.wait("kube-apiserver", lambda n=crd_name: _crd_established(api, n), what=f"serving CRD {crd_name}")
         timings["kcm+scheduler"] = time.monotonic() - t
 
@@ -844,8 +848,6 @@ def down(name="default", quiet=False):
                 _log(f"cluster {name!r} is not running (no {run})")
             return False
         _teardown(run)
-    with contextlib.suppress(OSError):
-        (runs_root() / f".{name}.lock").unlink()
     if not quiet:
         _log(f"cluster {name!r} stopped and {run} removed")
     return True

@@ -78,6 +78,10 @@ def now():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def annotations(obj):
+    return obj["metadata"].get("annotations") or {}
+
+
 def dig(obj, *keys, default=None):
     for key in keys:
         if not isinstance(obj, dict) or key not in obj:
@@ -209,7 +213,7 @@ def decode_file_contents(file_entry):
     source = dig(file_entry, "contents", "source", default="") or ""
     if not source.startswith("data:"):
         return b""  # remote sources are not fetched by the emulated nodes
-    header, _, data = source[5:].partition(",")
+    header, data = (source[5:].split(",", 1) + [""])[:2]
     raw = base64.b64decode(data) if header.endswith(";base64") else urllib.parse.unquote_to_bytes(data)
     if dig(file_entry, "contents", "compression") == "gzip":
         raw = gzip.decompress(raw)
@@ -234,7 +238,7 @@ def parse_env(text):
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
+            key, value = line.split("=", 1)
             env[key.strip().removeprefix("export ").strip()] = " ".join(shlex.split(value)) if value.strip() else ""
     return env
 
@@ -245,7 +249,7 @@ def unit_environment(unit_text):
     for line in unit_text.splitlines():
         if line.strip().startswith("Environment="):
             for item in shlex.split(line.strip()[len("Environment="):]):
-                key, _, value = item.partition("=")
+                key, value = (item.split("=", 1) + [""])[:2]
                 env[key] = value
     return env
 
@@ -306,7 +310,7 @@ def boot_swap(config, mem_total_kb, existing_swapfile_mib):
         provision = fixed_swap_unit(text)
         cond = _condition_path(text)
         if provision:
-            size, _ = provision
+            size = provision[0]
             if cond and cond[0] and swapfile is not None:
                 continue  # ConditionPathExists=!file: skipped, the file is already there
             swapfile = size
@@ -510,7 +514,7 @@ class Emulator:
         self.counters = self._load_json("counters.json", {"reboots": {}, "rollouts": {}, "max_updating": {}})
         for key in ("reboots", "rollouts", "max_updating"):
             self.counters.setdefault(key, {})
-        self._counters_written = copy.deepcopy(self.counters)
+        self._counters_written = None  # written on the first cycle, so the file always exists
         self.alerts = None
 
     # --- one cycle ---------------------------------------------------------------------------
@@ -530,8 +534,9 @@ class Emulator:
             disk = NodeDisk(self.run_dir, node["metadata"]["name"])
             if not disk.has_meminfo():
                 disk.write_meminfo(node_mem_total_kb(node), 0)
-        self.sync_hco(release)
-        self.sync_wasp_execs()
+        wasp_daemonsets = self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")
+        self.sync_hco(release, wasp_daemonsets)
+        self.sync_wasp_execs(wasp_daemonsets)
         self.save_counters()
 
     def _list_pools(self):
@@ -643,8 +648,7 @@ class Emulator:
                 self.render_errors[name] = f"Failed to render configuration for pool {name}: " + "; ".join(errors)
                 continue
             self.render_errors.pop(name, None)
-            _, pool_changed = ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs})
-            changed |= pool_changed
+            changed |= ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs})[1]
         return changed
 
     # --- MCO: node controller + machine-config-daemon -----------------------------------------
@@ -664,7 +668,6 @@ class Emulator:
         target = dig(pool, "spec", "configuration", "name")
         if not target or target not in mcs_by_name:
             return
-        annotations = lambda n: n["metadata"].get("annotations") or {}  # noqa: E731
         for node in nodes:
             a, name = annotations(node), node["metadata"]["name"]
             if CURRENT_CONFIG not in a:
@@ -729,9 +732,9 @@ class Emulator:
             log.info("node %s rebooted into %s (swap %d MiB)", name, rendered_mc["metadata"]["name"], swap)
         return kubelet_swap_error(config, release, pool_name) if swap else None
 
-    def _patch_node(self, node, annotations, unschedulable=None):
+    def _patch_node(self, node, changes, unschedulable=None):
         """Patch node annotations (None removes one) and keep the cached object in step."""
-        patch = {"metadata": {"annotations": annotations}}
+        patch = {"metadata": {"annotations": changes}}
         if unschedulable is not None:
             patch["spec"] = {"unschedulable": unschedulable or None}
         updated = self.kube.merge_patch(path("v1", "nodes", node["metadata"]["name"]), patch)
@@ -794,7 +797,7 @@ class Emulator:
             self.kube.merge_patch(path(MCFG, "machineconfigpools", name, subresource="status"), {"status": status})
 
     # --- HCO -----------------------------------------------------------------------------------
-    def sync_hco(self, release):
+    def sync_hco(self, release, wasp_daemonsets):
         hc_path = path(f"hco.kubevirt.io/{release.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE)
         hc = self.kube.get(hc_path, default=None)
         if hc is None:
@@ -809,11 +812,15 @@ class Emulator:
         autopilot = release.hco >= (1, 18) and any(
             v in ("true", "swap-enable") for v in (dig(hc, "metadata", "annotations", AUTOPILOT_ANNOTATION, default="") or "").split(","))
         want_wasp = release.hco_deploys_wasp and overcommit > 100 and not autopilot
+        hco_ds = next((ds for ds in wasp_daemonsets if ds["metadata"]["namespace"] == HCO_NAMESPACE), None)
         if want_wasp:
-            self.ensure_hco_wasp(hc, release)
-        else:
+            self.ensure_hco_wasp(hc, release, hco_ds)
+        elif dig(hco_ds, "metadata", "labels", "app") == HCO_LABELS["app"]:  # HCO's cache sees only its own
             self.remove_hco_wasp()
-        self.write_alerts(want_wasp)
+        # HCO's DuplicateWaspAgentDSDetected, as a file: fires while HCO runs its own wasp-agent and
+        # another DaemonSet named wasp-agent (a manual install, e.g. in ns wasp) exists.
+        duplicate = want_wasp and any(ds["metadata"]["namespace"] != HCO_NAMESPACE for ds in wasp_daemonsets)
+        self.write_alerts(["DuplicateWaspAgentDSDetected"] if duplicate else [])
 
         conditions = keep_transition_times([
             condition("ReconcileComplete", "True", "ReconcileCompleted", "Reconcile completed successfully"),
@@ -827,13 +834,11 @@ class Emulator:
         if status_differs(status, hc.get("status")):
             self.kube.merge_patch(hc_path + "/status", {"status": status})
 
-    def ensure_hco_wasp(self, hc, release):
+    def ensure_hco_wasp(self, hc, release, current):
         """HCO >= 1.16 wasp-agent operands (controllers/handlers/wasp-agent), labelled for its cache."""
         desired = hco_wasp_daemonset(self._csv_wasp_image(release), dig(hc, "spec", "infra", "nodePlacement") or {})
         fingerprint = hashlib.sha256(json.dumps(desired["spec"], sort_keys=True).encode()).hexdigest()[:16]
         desired["metadata"]["annotations"] = {APPLIED_ANNOTATION: fingerprint}
-        ds_path = path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE)
-        current = self.kube.get(ds_path, default=None)
         if dig(current, "metadata", "annotations", APPLIED_ANNOTATION) == fingerprint:
             return
         for collection, body in hco_wasp_objects():
@@ -844,15 +849,11 @@ class Emulator:
     def remove_hco_wasp(self):
         """Delete HCO's wasp-agent operands - only those carrying its label: HCO's cache sees
         nothing else, so a same-named object created by someone else stays."""
-        ds_path = path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE)
-        ds = self.kube.get(ds_path, default=None)
-        if ds is None or dig(ds, "metadata", "labels", "app") != HCO_LABELS["app"]:
-            return
         for collection, body in hco_wasp_objects():
             obj_path = f"{collection}/{body['metadata']['name']}"
             if dig(self.kube.get(obj_path, default=None), "metadata", "labels", "app") == HCO_LABELS["app"]:
                 self.kube.delete(obj_path)
-        self.kube.delete(ds_path)  # last: while it exists, the rest is looked after
+        self.kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))  # last: while it exists, the rest is looked after
         log.info("HCO: removed its wasp-agent")
 
     def _csv_wasp_image(self, release):
@@ -862,26 +863,17 @@ class Emulator:
                 return image["image"]
         return release.wasp_agent_image or "registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:latest"
 
-    def write_alerts(self, hco_runs_wasp):
-        """HCO's DuplicateWaspAgentDSDetected, as a file: fires while HCO runs its own wasp-agent
-        and another DaemonSet named wasp-agent (a manual install, e.g. in ns wasp) exists."""
-        firing = []
-        if hco_runs_wasp:
-            others = [ds for ds in self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")
-                      if ds["metadata"]["namespace"] != HCO_NAMESPACE]
-            if others:
-                firing.append("DuplicateWaspAgentDSDetected")
+    def write_alerts(self, firing):
         if firing != self.alerts:
             atomic_write(self.state_dir / "alerts.json", json.dumps({"firing": firing}))
             self.alerts = firing
 
     # --- kwok exec for wasp-agent pods ---------------------------------------------------------
-    def sync_wasp_execs(self):
+    def sync_wasp_execs(self, wasp_daemonsets):
         """Every pod of a DaemonSet named wasp-agent gets a kwok Exec (named after the pod) whose
         local exec runs with FSROOT=<run>/nodes/<node>: the verify role's
         `cat ${FSROOT:-/host}/proc/meminfo` then reads the emulated node."""
-        namespaces = {ds["metadata"]["namespace"] for ds in
-                      self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")}
+        namespaces = {ds["metadata"]["namespace"] for ds in wasp_daemonsets}
         seen = set()
         for ns in sorted(namespaces):
             for pod in self.kube.list(path("v1", "pods", namespace=ns)):
@@ -999,7 +991,8 @@ def hco_wasp_daemonset(image, node_placement):
 
 def hco_wasp_objects():
     """[(collection path, body)] of HCO's wasp-agent SA, SCC and RBAC."""
-    meta = lambda name, ns=None: {"name": name, "labels": dict(HCO_LABELS), **({"namespace": ns} if ns else {})}  # noqa: E731
+    def meta(name, ns=None):
+        return {"name": name, "labels": dict(HCO_LABELS), **({"namespace": ns} if ns else {})}
     sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("wasp", HCO_NAMESPACE)}
     scc = {"apiVersion": "security.openshift.io/v1", "kind": "SecurityContextConstraints", "metadata": meta("wasp"),
            "allowHostDirVolumePlugin": True, "allowHostIPC": True, "allowHostNetwork": True, "allowHostPID": True,
@@ -1045,7 +1038,7 @@ def run(emulator, interval):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--kubeconfig", required=True)
     p.add_argument("--run-dir", required=True)
     p.add_argument("--topology", default="ha", choices=["ha", "compact", "sno", "hcp"])

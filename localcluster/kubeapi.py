@@ -44,9 +44,9 @@ class Kube:
 
     def request(self, method, url_path, body=None, query=None, content_type="application/json"):
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        method, url, headers, body, _ = self.api.param_serialize(
+        method, url, headers, body = self.api.param_serialize(
             method, url_path, query_params=list((query or {}).items()), header_params=headers,
-            body=body, auth_settings=["BearerToken"])
+            body=body, auth_settings=["BearerToken"])[:4]
         resp = self.api.call_api(method, url, headers, body, _request_timeout=self.timeout)
         data = resp.read()
         if not 200 <= resp.status < 300:

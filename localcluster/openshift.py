@@ -401,7 +401,7 @@ def reset(kubeconfig, run_dir, release=None):
         _remove_collection_objects(kube)
         if topology != "hcp":
             _reset_machine_config(kube)
-        _reset_virtualization(kube, rel, topology)
+        _reset_virtualization(kube, rel)
         seed_cluster_version(kube, rel)
         seed_infrastructure(kube, topology)
         seed_scc(kube)
@@ -472,7 +472,7 @@ def _reset_nodes(kube, run_dir):
         emulator.NodeDisk(run_dir, name).write_meminfo(emulator.node_mem_total_kb(node), 0)
 
 
-def _reset_virtualization(kube, rel, topology):
+def _reset_virtualization(kube, rel):
     """HCO back to its install state for `rel` (CRD variant included), KubeVirt at 100, no
     HCO wasp-agent, one CSV."""
     for collection, body in emulator.hco_wasp_objects():
@@ -483,13 +483,9 @@ def _reset_virtualization(kube, rel, topology):
     if crd is None or [v["name"] for v in crd["spec"]["versions"] if v["storage"]] != \
             [v["name"] for v in wanted["spec"]["versions"] if v["storage"]]:
         # A different variant: recreate the object under the new CRD (nothing to convert at reset).
-        for hc_version in ("v1", "v1beta1"):
-            try:
-                kube.delete(path(f"hco.kubevirt.io/{hc_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE))
-            except ApiError as e:
-                if e.status != 404:
-                    raise
-        _replace_hco_crd(kube, wanted)
+        for hc_version in ("v1", "v1beta1"):  # 404 (gone, or version not served) is fine
+            kube.delete(path(f"hco.kubevirt.io/{hc_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE))
+    _replace_hco_crd(kube, wanted)  # also when only the overcommit minimum differs
     for csv in kube.list(path("operators.coreos.com/v1alpha1", "clusterserviceversions", namespace=HCO_NAMESPACE)):
         if csv["metadata"]["name"] != rel.csv_name:
             kube.delete(path("operators.coreos.com/v1alpha1", "clusterserviceversions", csv["metadata"]["name"], HCO_NAMESPACE))

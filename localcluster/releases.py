@@ -23,8 +23,8 @@ DEFAULT = "4.16"
 
 def minor(version):
     """'4.20.3' or '4.20' -> (4, 20)."""
-    major, minor_, *_ = str(version).split(".")
-    return int(major), int(minor_)
+    parts = str(version).split(".")
+    return int(parts[0]), int(parts[1])
 
 
 class Release:

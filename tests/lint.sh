@@ -123,65 +123,67 @@ gate_changelog() {
 # ansible-doc must render every plugin's documentation without an error or a warning.
 # Names come from the plugin files and, for filters/tests, from the YAML docs beside them and
 # from `ansible-doc --list` (so a filter exported without documentation fails too). An action
-# plugin is documented by the module of the same name.
-doc_check() {
-    local type="$1" name="$2" err out rc
+# plugin is documented by the module of the same name. One ansible-doc call per plugin type;
+# when it fails or warns, each plugin of that type is rendered alone to name the culprit.
+doc_render() { # doc_render TYPE NAME... -> 0 when every doc renders silently
+    local type="$1" err out rc
+    shift
     err="$(mktemp)"
-    out="$(ansible-doc -t "$type" "$COLLECTION.$name" 2>"$err")"
+    out="$(ansible-doc -t "$type" "${@/#/$COLLECTION.}" 2>"$err")"
     rc=$?
     if [[ $rc -ne 0 || -s "$err" || -z "$out" ]]; then
-        echo "ansible-doc -t $type $COLLECTION.$name: rc=$rc"
-        sed 's/^/    /' "$err"
-        [[ -z "$out" ]] && echo "    (no documentation rendered)"
+        DOC_ERROR="rc=$rc $(cat "$err")"
         rm -f "$err"
         return 1
     fi
     rm -f "$err"
-    return 0
 }
 
 gate_ansible_doc() {
     need ansible-doc || return 1
-    local rc=0 count=0 dir type f name
-    local -A seen=()
     [[ -d plugins ]] || { GATE_DETAIL="no plugins/"; return 77; }
+    local rc=0 count=0 dir type f name listed
+    local -A names_by_type=()
     for dir in plugins/*/; do
         dir="${dir%/}"
         case "${dir#plugins/}" in
-            modules) type=module ;;
-            action) type=module ;; # documented by plugins/modules/<name>.py
+            modules | action) type=module ;; # an action plugin is documented by plugins/modules/<name>.py
             module_utils | doc_fragments | plugin_utils | __pycache__) continue ;;
             *) type="${dir#plugins/}" ;;
         esac
-        local -a names=()
-        for f in "$dir"/*.py; do
-            [[ -e "$f" ]] || continue
-            name="$(basename "$f" .py)"
-            [[ "$name" == __init__ ]] && continue
-            # filter/test files hold several plugins: their names come from YAML docs and --list
-            [[ "$type" == filter || "$type" == test ]] && continue
-            names+=("$name")
-        done
         if [[ "$type" == filter || "$type" == test ]]; then
+            # one file holds several plugins: names from the YAML docs and from --list
             for f in "$dir"/*.yml "$dir"/*.yaml; do
-                [[ -e "$f" ]] && names+=("$(basename "${f%.*}")")
+                [[ -e "$f" ]] && names_by_type[$type]+=" $(basename "${f%.*}")"
             done
-            local listed
             if ! listed="$(ansible-doc -t "$type" --list --json "$COLLECTION" 2>/dev/null |
-                python3 -c 'import json,sys; print("\n".join(k.split(".")[-1] for k in json.load(sys.stdin)))')"; then
+                python3 -c 'import json,sys; print(" ".join(k.split(".")[-1] for k in json.load(sys.stdin)))')"; then
                 echo "ansible-doc -t $type --list $COLLECTION failed"
                 rc=1
             fi
-            while IFS= read -r name; do [[ -n "$name" ]] && names+=("$name"); done <<<"$listed"
+            names_by_type[$type]+=" $listed"
+        else
+            for f in "$dir"/*.py; do
+                name="$(basename "$f" .py)"
+                [[ -e "$f" && "$name" != __init__ ]] && names_by_type[$type]+=" $name"
+            done
         fi
+    done
+    for type in "${!names_by_type[@]}"; do
+        local -a names=()
+        read -r -a names < <(tr ' ' '\n' <<<"${names_by_type[$type]}" | sed '/^$/d' | sort -u | tr '\n' ' ')
+        [[ ${#names[@]} -eq 0 ]] && continue
+        count=$((count + ${#names[@]}))
+        if doc_render "$type" "${names[@]}"; then
+            printf 'ok    %s %s\n' "$type" "${names[*]}"
+            continue
+        fi
+        rc=1
         for name in "${names[@]}"; do
-            [[ -n "${seen[$type.$name]:-}" ]] && continue
-            seen[$type.$name]=1
-            count=$((count + 1))
-            if doc_check "$type" "$name"; then
+            if doc_render "$type" "$name"; then
                 echo "ok    $type $COLLECTION.$name"
             else
-                rc=1
+                echo "FAIL  ansible-doc -t $type $COLLECTION.$name: ${DOC_ERROR}"
             fi
         done
     done
@@ -194,8 +196,11 @@ gate_ansible_doc() {
 gate_docs_lint() {
     need antsibull-docs || return 1
     [[ -d plugins || -d roles ]] || { GATE_DETAIL="no plugins/ or roles/"; return 77; }
-    # It copies the git-visible files of the collection (and kubernetes.core) to a temp tree.
-    antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+    # It copies the collection (its git-visible files) and its dependencies (kubernetes.core) to
+    # a temp tree. A dependency inside the venv would count as part of this git work tree when the
+    # venv is .venv/ here (and so be copied empty): stop git's repository search at the venv.
+    GIT_CEILING_DIRECTORIES="$(python3 -c 'import sys; print(sys.prefix)')" \
+        antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 }
 
 # Every role has meta/argument_specs.yml (with a `main` entry point when tasks/main.yml exists)

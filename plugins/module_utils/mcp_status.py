@@ -37,8 +37,9 @@ PHASE_DEGRADED = 'degraded'
 PHASE_DONE = 'done'
 PHASES = (PHASE_WAITING_FOR_RENDER, PHASE_PAUSED, PHASE_UPDATING, PHASE_DEGRADED, PHASE_DONE)
 
-# Degraded = NodeDegraded || RenderDegraded (|| image build degraded); MCO sets all three.
-DEGRADED_CONDITION_TYPES = ('Degraded', 'NodeDegraded', 'RenderDegraded')
+# Degraded = NodeDegraded || RenderDegraded (|| image build degraded); MCO sets all three. The
+# specific ones first: Degraded usually repeats their message and is then left out.
+DEGRADED_CONDITION_TYPES = ('NodeDegraded', 'RenderDegraded', 'Degraded')
 
 # Node annotations written by the machine-config-daemon.
 NODE_STATE_ANNOTATION = 'machineconfiguration.openshift.io/state'
@@ -386,7 +387,7 @@ def wait_for_pool(name, fetch, previous_configuration=None, timeout=3600, poll_i
                     for node, reason in _safe_describe(describe_degraded, snapshot):
                         if node and node not in nodes:
                             nodes.append(node)
-                        if node and reason:
+                        if node and reason and reason not in state.message:
                             details.append('%s: %s' % (node, reason))
                 msg = 'MachineConfigPool %s is degraded: %s' % (name, state.message)
                 if nodes:

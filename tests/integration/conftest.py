@@ -7,142 +7,24 @@ Fixtures
   before the session is left running.
 - ``second_cluster`` (session): a second cluster ``second`` on its own ports (fleet tests), same
   rules.
-- ``start_cluster(name, ...)``: helper for any further cluster; returns a ``Cluster``.
-
-``Cluster`` gives the kubeconfig path, run dir, audit log, ``api_client()``, ``node_dir(node)``,
+Helpers (import them from ``clusterlib``, not from conftest): ``start_cluster(name, ...)`` for any
+further cluster, ``wait_for(predicate, ...)``, and the ``Cluster`` handle the fixtures yield, which gives the kubeconfig path, run dir, audit log, ``api_client()``, ``node_dir(node)``,
 ``audit_marker()`` / ``audit_events(since_marker, user='ocpv-admin', verbs=None)``,
 ``write_events(since_marker)``, ``env()`` (for ansible-playbook / ansible-runner subprocesses)
 and ``reset(release=None)``.
 """
 
-import json
 import os
-import sys
-import time
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
-
-WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
-
-
-class Cluster:
-    def __init__(self, info):
-        self.info = info
-
-    # --- plain attributes ---------------------------------------------------------------------
-    name = property(lambda self: self.info.name)
-    kubeconfig = property(lambda self: self.info.kubeconfig)
-    run_dir = property(lambda self: self.info.run_dir)
-    audit_log = property(lambda self: self.info.audit_log)
-    server = property(lambda self: self.info.server)
-    ports = property(lambda self: self.info.ports)
-    nodes = property(lambda self: self.info.nodes)
-    topology = property(lambda self: self.info.topology)
-    release = property(lambda self: self.info.release)
-
-    def node_dir(self, node):
-        return self.info.node_dir(node)
-
-    def api_client(self, kubeconfig=None):
-        """A new kubernetes.client.ApiClient (admin = ocpv-admin unless another kubeconfig is given)."""
-        return self.info.api_client(kubeconfig)
-
-    def env(self, **extra):
-        """Environment for a subprocess (ansible-playbook, kubectl) talking to this cluster."""
-        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), K8S_AUTH_KUBECONFIG=str(self.kubeconfig),
-                   NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-        env.update(extra)
-        return env
-
-    def reset(self, release=None):
-        """Back to the seeded OpenShift state (optionally another release), without a restart."""
-        self.info = localcluster.reset(self.name, release)
-        return self
-
-    # --- audit log ------------------------------------------------------------------------------
-    def audit_marker(self):
-        """A position in the audit log; pass it to audit_events() to see only later requests."""
-        try:
-            data = self.audit_log.read_bytes()
-        except FileNotFoundError:
-            return 0
-        return data.rfind(b"\n") + 1
-
-    def audit_events(self, since_marker=0, user="ocpv-admin", verbs=None, settle=0.5):
-        """Audit events (dicts, stage ResponseComplete) after the marker, made by `user` (None = any),
-        with a verb in `verbs` (None = any). Waits `settle` seconds first: the apiserver writes an
-        event once the response is complete, a moment after the client has it."""
-        if settle:
-            time.sleep(settle)
-        with open(self.audit_log, "rb") as f:
-            f.seek(since_marker)
-            data = f.read()
-        data = data[: data.rfind(b"\n") + 1]
-        events = []
-        for line in data.splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if user is not None and event.get("user", {}).get("username") != user:
-                continue
-            if verbs is not None and event.get("verb") not in verbs:
-                continue
-            events.append(event)
-        return events
-
-    def write_events(self, since_marker=0, user="ocpv-admin", settle=0.5):
-        """The write requests (create/update/patch/delete) of `user` after the marker."""
-        return self.audit_events(since_marker, user, WRITE_VERBS, settle)
-
-    def __repr__(self):
-        return f"Cluster({self.name}, {self.server}, {self.release}, {self.topology})"
-
-
-def keep_clusters():
-    return os.environ.get("OCPV_KEEP_CLUSTER", "") not in ("", "0", "false", "no")
-
-
-def start_cluster(name, release=None, topology=None, openshift=True):
-    """Bring up (or reuse) cluster `name`; returns a Cluster. Stop it with localcluster.down(name)."""
-    try:
-        info = localcluster.up(name, release=release, topology=topology, openshift=openshift)
-    except localcluster.ClusterError as e:
-        pytest.fail(f"local cluster {name!r} did not start: {e}", pytrace=False)
-    return Cluster(info)
-
-
-def _session_cluster(name):
-    c = start_cluster(name, release=os.environ.get("OCPV_CLUSTER_RELEASE") or None,
-                      topology=os.environ.get("OCPV_CLUSTER_TOPOLOGY") or None)
-    yield c
-    if c.info.started and not keep_clusters():
-        localcluster.down(name)
+from clusterlib import session_cluster
 
 
 @pytest.fixture(scope="session")
 def cluster():
-    yield from _session_cluster(os.environ.get("OCPV_CLUSTER_NAME", "default"))
+    yield from session_cluster(os.environ.get("OCPV_CLUSTER_NAME", "default"))
 
 
 @pytest.fixture(scope="session")
 def second_cluster():
-    yield from _session_cluster("second")
-
-
-def wait_for(predicate, timeout=60, interval=0.25, what="condition"):
-    """Poll predicate() until truthy; return its value or fail the test."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})", pytrace=False)
+    yield from session_cluster("second")

@@ -245,7 +245,7 @@ def test_node_disk_boot_writes_and_removes_config_files(tmp_path):
 # --- releases and CRDs ---------------------------------------------------------------------------
 
 def test_release_table():
-    assert [r for r in releases.SUPPORTED] == ["4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22"]
+    assert list(releases.SUPPORTED) == ["4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22"]
     assert releases.get("4.16").wasp_agent_image is None
     assert releases.get("4.17").wasp_agent_image.startswith("registry.redhat.io/container-native-virtualization/wasp-agent-rhel9@sha256:")
     assert len(releases.get("4.17").wasp_agent_image.rsplit(":", 1)[1]) == 64
@@ -269,8 +269,10 @@ def test_hco_crd_variant_per_release():
         return [(v["name"], v["served"], v["storage"]) for v in openshift.hco_crd(releases.get(release))["spec"]["versions"]]
     assert versions("4.21") == [("v1beta1", True, True)]
     assert versions("4.22") == [("v1", True, True), ("v1beta1", False, False)]
-    minimum = lambda r: openshift.hco_crd(releases.get(r))["spec"]["versions"][0]["schema"]["openAPIV3Schema"][  # noqa: E731
-        "properties"]["spec"]["properties"]["higherWorkloadDensity"]["properties"]["memoryOvercommitPercentage"]["minimum"]
+
+    def minimum(release):
+        spec = openshift.hco_crd(releases.get(release))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        return spec["properties"]["higherWorkloadDensity"]["properties"]["memoryOvercommitPercentage"]["minimum"]
     assert (minimum("4.18"), minimum("4.19")) == (1, 10)
 
 

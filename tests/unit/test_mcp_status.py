@@ -407,6 +407,7 @@ def test_wait_degraded_fails_fast_with_nodes():
     assert outcome.msg.startswith('MachineConfigPool worker is degraded: NodeDegraded=True')
     assert 'degraded nodes: worker-1, worker-2' in outcome.msg
     assert 'worker-2: disk full' in outcome.msg
+    assert 'worker-1: unexpected on-disk state' not in outcome.msg  # already quoted from the condition
     assert outcome.degraded_nodes == ['worker-1', 'worker-2']
     assert lines[-1].endswith('- degraded')
 

@@ -1,0 +1,453 @@
+"""The emulated OpenShift layer against the real local control plane: CRD schemas enforced by the
+real kube-apiserver, and the operator emulator (localcluster/emulator.py) behaving as MCO/HCO do.
+
+Uses the session `cluster` fixture (tests/integration/conftest.py); every test that changes state
+starts from openshift.reset(), and the module leaves the cluster reset to its own release.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
+
+import emulator  # noqa: E402
+import openshift  # noqa: E402
+from emulator import MCFG  # noqa: E402
+from kubeapi import ApiError, Kube, path  # noqa: E402
+
+GiB_KB = 1024 * 1024
+HC_V1BETA1 = path("hco.kubevirt.io/v1beta1", "hyperconvergeds", "kubevirt-hyperconverged", "openshift-cnv")
+HC_V1 = path("hco.kubevirt.io/v1", "hyperconvergeds", "kubevirt-hyperconverged", "openshift-cnv")
+KUBEVIRT = path("kubevirt.io/v1", "kubevirts", "kubevirt-kubevirt-hyperconverged", "openshift-cnv")
+WORKER_SELECTOR = {"matchLabels": {"pools.operator.machineconfiguration.openshift.io/worker": ""}}
+
+
+class OpenShift:
+    """The cluster as these tests see it: API access (admin), the run dir, reset, waits."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.release = cluster.release          # the cluster's own release, restored at the end
+        self.kubeconfig = str(cluster.kubeconfig)
+        self.run_dir = Path(cluster.run_dir)
+        self.kube = Kube(self.kubeconfig)
+
+    def reset(self, release=None):
+        self.cluster.reset(release or self.release)   # localcluster.reset -> openshift.reset
+
+    def counters(self):
+        return json.loads((self.run_dir / "emulator" / "counters.json").read_text())
+
+    def alerts(self):
+        return json.loads((self.run_dir / "emulator" / "alerts.json").read_text())["firing"]
+
+    def meminfo(self, node):
+        text = (self.run_dir / "nodes" / node / "proc" / "meminfo").read_text()
+        return {k: int(v.split()[0]) for k, v in (line.split(":") for line in text.splitlines())}
+
+    def pool(self, name="worker"):
+        return self.kube.get(path(MCFG, "machineconfigpools", name))
+
+    def conditions(self, name="worker"):
+        return {c["type"]: c for c in self.pool(name)["status"].get("conditions", [])}
+
+    def pool_nodes(self, pool="worker"):
+        pools = self.kube.list(path(MCFG, "machineconfigpools"))
+        return sorted(n["metadata"]["name"] for n in self.kube.list(path("v1", "nodes"))
+                      if emulator.pool_for_node(n["metadata"]["labels"], pools) == pool)
+
+    def wait(self, predicate, timeout=60, what="condition"):
+        return self.kube.wait(predicate, timeout, interval=0.2, what=what)
+
+    def wait_rolled_out(self, pool="worker", previous=None, timeout=90):
+        """The correct rollout wait (openshift-apis.md §2): retargeted, then Updated for that target."""
+        def done():
+            p = self.pool(pool)
+            target, status = p["spec"]["configuration"]["name"], p["status"]
+            conds = {c["type"]: c["status"] for c in status.get("conditions", [])}
+            return (target != previous and conds.get("Updated") == "True" and conds.get("Degraded") == "False"
+                    and status["configuration"]["name"] == target and status["observedGeneration"] == p["metadata"]["generation"]
+                    and status["updatedMachineCount"] == status["machineCount"]) and p
+        return self.wait(done, timeout, what=f"pool {pool} to roll out")
+
+    def create_mc(self, name, files=(), units=(), role="worker", version="3.4.0"):
+        config = {"ignition": {"version": version}}
+        if files:
+            config["storage"] = {"files": [{"path": p, "mode": 0o644, "overwrite": True,
+                                            "contents": {"source": emulator.data_url(t)}} for p, t in files]}
+        if units:
+            config["systemd"] = {"units": [{"name": n, "enabled": True, "contents": c} for n, c in units]}
+        return self.kube.create(path(MCFG, "machineconfigs"), {
+            "apiVersion": MCFG, "kind": "MachineConfig",
+            "metadata": {"name": name, "labels": {emulator.ROLE_LABEL: role}}, "spec": {"config": config}})
+
+    def create_kc(self, name, kubelet_config, selector=None):
+        return self.kube.create(path(MCFG, "kubeletconfigs"), {
+            "apiVersion": MCFG, "kind": "KubeletConfig", "metadata": {"name": name},
+            "spec": {"machineConfigPoolSelector": selector or WORKER_SELECTOR, "kubeletConfig": kubelet_config}})
+
+    def rendered(self, pool="worker"):
+        return {m["metadata"]["name"] for m in self.kube.list(path(MCFG, "machineconfigs"))
+                if m["metadata"]["name"].startswith(f"rendered-{pool}-")}
+
+    def rejected(self, collection, body):
+        try:
+            self.kube.create(collection, body)
+        except ApiError as e:
+            return e.status == 422 and str(e)
+        self.kube.delete(f"{collection}/{body['metadata']['name']}")
+        return False
+
+
+@pytest.fixture(scope="module")
+def oc(cluster):
+    if cluster.topology != "ha":
+        pytest.skip("these scenarios assume the ha topology (4 workers, 3 masters)")
+    oc = OpenShift(cluster)
+    yield oc
+    oc.reset()
+
+
+@pytest.fixture
+def fresh(oc):
+    """Seeded state at the cluster's own release."""
+    oc.reset()
+    return oc
+
+
+# --- CRDs: the real apiserver enforces the schemas ----------------------------------------------
+
+def test_crds_reject_invalid_fields_and_prune_unknown(fresh):
+    oc = fresh
+    pools = path(MCFG, "machineconfigpools")
+    assert "spec.paused" in oc.rejected(pools, {"apiVersion": MCFG, "kind": "MachineConfigPool",
+                                                "metadata": {"name": "bad"}, "spec": {"paused": "yes"}})
+    hcos = path("hco.kubevirt.io/v1beta1", "hyperconvergeds", namespace="openshift-cnv")
+    for bad in (0, "150"):
+        body = {"apiVersion": "hco.kubevirt.io/v1beta1", "kind": "HyperConverged", "metadata": {"name": "kubevirt-hyperconverged"},
+                "spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": bad}}}
+        oc.kube.delete(HC_V1BETA1)
+        assert "memoryOvercommitPercentage" in oc.rejected(hcos, body)
+    rules = path("monitoring.openshift.io/v1", "alertingrules", namespace="openshift-monitoring")
+    assert "rules" in oc.rejected(rules, {"apiVersion": "monitoring.openshift.io/v1", "kind": "AlertingRule",
+                                          "metadata": {"name": "bad"}, "spec": {"groups": [{"name": "g", "rules": []}]}})
+    sccs = path("security.openshift.io/v1", "securitycontextconstraints")
+    assert "allowHostPID: Required value" in oc.rejected(sccs, {"apiVersion": "security.openshift.io/v1",
+                                                                "kind": "SecurityContextConstraints", "metadata": {"name": "bad"}})
+    # unknown fields are pruned, not stored
+    created = oc.kube.create(pools, {"apiVersion": MCFG, "kind": "MachineConfigPool", "metadata": {"name": "pruned"},
+                                     "spec": {"paused": True, "bogus": 1, "maxUnavailable": "50%"}})
+    assert created["spec"] == {"paused": True, "maxUnavailable": "50%"}
+
+
+def test_release_minimum_of_overcommit(oc):
+    """memoryOvercommitPercentage: minimum 1 on HCO <= 1.14 (4.16-4.18), 10 from 1.15 (4.19)."""
+    oc.reset("4.19")
+    oc.kube.delete(HC_V1BETA1)
+    hcos = path("hco.kubevirt.io/v1beta1", "hyperconvergeds", namespace="openshift-cnv")
+    assert oc.rejected(hcos, {"apiVersion": "hco.kubevirt.io/v1beta1", "kind": "HyperConverged",
+                              "metadata": {"name": "kubevirt-hyperconverged"},
+                              "spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 5}}})
+
+
+# --- MCO -----------------------------------------------------------------------------------------
+
+def test_machineconfig_change_gives_one_rendered_config_and_one_reboot_per_node(fresh):
+    oc = fresh
+    before_target, before_rendered = oc.pool()["spec"]["configuration"]["name"], oc.rendered()
+    oc.create_mc("50-worker-test", files=[("/etc/ocpv-density-test/hello", "hello\n")])
+    pool = oc.wait_rolled_out(previous=before_target)
+    assert oc.rendered() - before_rendered == {pool["spec"]["configuration"]["name"]}
+    assert [s["name"] for s in pool["spec"]["configuration"]["source"]] == ["00-worker", "50-worker-test"]
+    workers = oc.pool_nodes("worker")
+    counters = oc.counters()
+    assert counters["reboots"] == {n: 1 for n in workers}          # masters untouched
+    assert counters["rollouts"] == {"worker": 1}
+    assert counters["max_updating"]["worker"] == 1                 # maxUnavailable 1
+    for node in workers:
+        assert (oc.run_dir / "nodes" / node / "root/etc/ocpv-density-test/hello").read_text() == "hello\n"
+        annotations = oc.kube.get(path("v1", "nodes", node))["metadata"]["annotations"]
+        assert annotations[emulator.CURRENT_CONFIG] == annotations[emulator.DESIRED_CONFIG] == pool["spec"]["configuration"]["name"]
+        assert annotations[emulator.NODE_STATE] == "Done"
+
+
+def test_paused_pool_waits_then_rolls_out(fresh):
+    oc = fresh
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"), {"spec": {"paused": True}})
+    oc.create_mc("50-worker-test", files=[("/etc/test", "x")])
+    oc.wait(lambda: oc.pool()["spec"]["configuration"]["name"] != before, what="the render controller to retarget")
+    updating = oc.wait(lambda: oc.conditions()["Updating"] if oc.conditions()["Updated"]["status"] == "False" else None)
+    assert updating["status"] == "False" and updating["message"].startswith("Pool is paused")
+    time.sleep(2)
+    assert oc.counters()["reboots"] == {}
+    assert oc.pool()["status"]["configuration"]["name"] == before
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"), {"spec": {"paused": False}})
+    oc.wait_rolled_out(previous=before)
+    assert oc.counters()["reboots"] == {n: 1 for n in oc.pool_nodes("worker")}
+
+
+def test_max_unavailable_is_honoured(fresh):
+    oc = fresh
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"), {"spec": {"maxUnavailable": 2}})
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.create_mc("50-worker-test", files=[("/etc/test", "x")])
+    seen = 0
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # sample the nodes as an observer would
+        nodes = oc.kube.list(path("v1", "nodes"))
+        seen = max(seen, sum(1 for n in nodes if (n["metadata"].get("annotations") or {}).get(emulator.NODE_STATE) == "Working"))
+        c = oc.conditions()
+        if c["Updated"]["status"] == "True" and oc.pool()["status"]["configuration"]["name"] != before:
+            break
+        time.sleep(0.1)
+    assert 1 <= seen <= 2
+    assert oc.counters()["max_updating"]["worker"] == 2
+
+
+def test_degraded_injection_and_recovery(fresh):
+    oc = fresh
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"),
+                        {"metadata": {"annotations": {emulator.DEGRADE_ANNOTATION: "true"}}})
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.create_mc("50-worker-test", files=[("/etc/test", "x")])
+    degraded = oc.wait(lambda: oc.conditions()["Degraded"]["status"] == "True" and oc.pool(), what="Degraded")
+    conditions = {c["type"]: c for c in degraded["status"]["conditions"]}
+    assert conditions["NodeDegraded"]["status"] == "True"
+    assert " is reporting: " in conditions["NodeDegraded"]["message"]
+    assert degraded["status"]["degradedMachineCount"] == 1
+    time.sleep(1.5)  # it stopped: one node updated, one degraded, the rest untouched
+    assert sum(oc.counters()["reboots"].values()) == 1
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"),
+                        {"metadata": {"annotations": {emulator.DEGRADE_ANNOTATION: None}}})
+    oc.wait_rolled_out(previous=before)
+    assert oc.counters()["reboots"] == {n: 1 for n in oc.pool_nodes("worker")}
+
+
+def test_invalid_ignition_is_render_degraded_and_not_rolled_out(fresh):
+    oc = fresh
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.create_mc("50-worker-too-new", version="3.5.0")   # 4.16 parses up to 3.4.0
+    oc.wait(lambda: oc.conditions()["RenderDegraded"]["status"] == "True", what="RenderDegraded")
+    assert oc.conditions()["Degraded"]["status"] == "True"
+    assert oc.pool()["spec"]["configuration"]["name"] == before
+    oc.kube.delete(path(MCFG, "machineconfigs", "50-worker-too-new"))
+    oc.wait(lambda: oc.conditions()["Degraded"]["status"] == "False", what="recovery")
+    assert oc.counters()["reboots"] == {}
+
+
+def test_kubeletconfig_becomes_generated_machineconfig(fresh):
+    oc = fresh
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.create_kc("set-swap", {"failSwapOn": False})
+    oc.wait_rolled_out(previous=before)
+    kc = oc.kube.get(path(MCFG, "kubeletconfigs", "set-swap"))
+    assert kc["status"]["conditions"][-1]["type"] == "Success"
+    assert kc["metadata"]["finalizers"] == ["99-worker-generated-kubelet"]
+    mc = oc.kube.get(path(MCFG, "machineconfigs", "99-worker-generated-kubelet"))
+    assert mc["metadata"]["ownerReferences"][0]["kind"] == "KubeletConfig"
+    conf = json.loads((oc.run_dir / "nodes" / oc.pool_nodes()[0] / "root/etc/kubernetes/kubelet.conf").read_text())
+    assert conf["failSwapOn"] is False
+
+
+def test_kubeletconfig_matching_no_pool_fails(fresh):
+    fresh.create_kc("nowhere", {"maxPods": 300}, selector={"matchLabels": {"no": "pool"}})
+    cond = fresh.wait(lambda: (fresh.kube.get(path(MCFG, "kubeletconfigs", "nowhere")).get("status") or {}).get("conditions"))[-1]
+    assert cond["type"] == "Failure" and "could not find any MachineConfigPool" in cond["message"]
+
+
+def test_kubeletconfig_with_failswapon_fails_on_421(oc):
+    oc.reset("4.21")
+    oc.create_kc("swap", {"failSwapOn": False})
+    cond = oc.wait(lambda: (oc.kube.get(path(MCFG, "kubeletconfigs", "swap")).get("status") or {}).get("conditions"))[-1]
+    assert cond == {**cond, "type": "Failure", "status": "False",
+                    "message": "Error: KubeletConfiguration: failSwapOn is not allowed to be set, but contains: false"}
+    assert oc.kube.get(path(MCFG, "machineconfigs", "99-worker-generated-kubelet"), default=None) is None
+
+
+# --- node state: swap --------------------------------------------------------------------------
+
+SWAP_SCRIPT_UNIT = ("[Unit]\nConditionFirstBoot=no\n[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+                    "ExecStart=/usr/local/sbin/ocpv-density-swap.sh\n[Install]\nRequiredBy=kubelet-dependencies.target\n")
+
+
+def test_swap_appears_in_meminfo_and_in_wasp_agent_exec(fresh):
+    """The contract of docs/development.md "Swap MachineConfig shape", rolled out in one cycle
+    (paused pool, KubeletConfig + MachineConfig, unpause), read back the way verify reads it."""
+    oc = fresh
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"), {"spec": {"paused": True}})
+    oc.create_kc("swap", {"failSwapOn": False})
+    oc.create_mc("90-worker-swap", files=[("/etc/ocpv-density/swap.env", "OCPV_SWAP_OVERCOMMIT_PERCENT=150\n")],
+                 units=[("swap-provision.service", SWAP_SCRIPT_UNIT)])
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"), {"spec": {"paused": False}})
+    oc.wait_rolled_out(previous=before)
+    assert oc.counters()["reboots"] == {n: 1 for n in oc.pool_nodes("worker")}   # one cycle, not two
+    for node in oc.pool_nodes("worker"):
+        info = oc.meminfo(node)
+        assert info["SwapTotal"] == info["MemTotal"] // 2 // 1024 * 1024
+    assert oc.meminfo("worker-0")["SwapTotal"] == 8 * GiB_KB        # 16 GiB at 150 %
+    assert oc.meminfo("master-0")["SwapTotal"] == 0
+
+    # A wasp-agent DaemonSet's pods exec against their node's files (FSROOT).
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.wait(lambda: oc.kube.get(path("v1", "serviceaccounts", "default", "wasp"), default=None))
+    oc.kube.create(path("apps/v1", "daemonsets", namespace="wasp"), {
+        "metadata": {"name": "wasp-agent"},
+        "spec": {"selector": {"matchLabels": {"name": "wasp"}},
+                 "template": {"metadata": {"labels": {"name": "wasp"}},
+                              "spec": {"containers": [{"name": "wasp-agent", "image": "registry.invalid/wasp-agent:test"}]}}}})
+
+    def pod_on_worker0():
+        for pod in oc.kube.list(path("v1", "pods", namespace="wasp")):
+            if pod["spec"].get("nodeName") == "worker-0" and pod.get("status", {}).get("phase") == "Running" and \
+                    oc.kube.get(path("kwok.x-k8s.io/v1alpha1", "execs", pod["metadata"]["name"], "wasp"), default=None):
+                return pod["metadata"]["name"]
+    pod = oc.wait(pod_on_worker0, what="a running wasp-agent pod on worker-0 with its kwok Exec")
+    from kubernetes import client, stream
+    api = client.CoreV1Api(oc.cluster.api_client())
+    out = oc.wait(lambda: stream.stream(
+        api.connect_get_namespaced_pod_exec, pod, "wasp", container="wasp-agent",
+        command=["sh", "-c", 'grep -E "^(MemTotal|SwapTotal):" "${FSROOT:-/host}/proc/meminfo"'],
+        stderr=True, stdin=False, stdout=True, tty=False), timeout=30, what="exec to answer")
+    assert f"SwapTotal:      {8 * GiB_KB:>10} kB" in out
+
+
+def test_swap_without_failswapon_leaves_the_kubelet_down(fresh):
+    """<= 4.20 the kubelet refuses to start with swap on unless failSwapOn is false: the first node
+    never comes back and the rollout stalls (why the KubeletConfig must come with the swap MC)."""
+    oc = fresh
+    oc.create_mc("90-worker-swap", files=[("/etc/ocpv-density/swap.env", "OCPV_SWAP_OVERCOMMIT_PERCENT=150\n")],
+                 units=[("swap-provision.service", SWAP_SCRIPT_UNIT)])
+
+    def stuck():
+        return [n for n in oc.kube.list(path("v1", "nodes"))
+                if emulator.KUBELET_ANNOTATION in (n["metadata"].get("annotations") or {})]
+    nodes = oc.wait(stuck, what="a node whose kubelet did not come back")
+    assert len(nodes) == 1 and nodes[0]["metadata"]["annotations"][emulator.NODE_STATE] == "Working"
+    time.sleep(1.5)
+    assert sum(oc.counters()["reboots"].values()) == 1
+    assert oc.conditions()["Updated"]["status"] == "False"
+    assert oc.pool()["status"]["unavailableMachineCount"] == 1
+
+
+# --- HCO ---------------------------------------------------------------------------------------
+
+def test_hco_propagates_overcommit_to_kubevirt(fresh):
+    oc = fresh
+    oc.kube.merge_patch(HC_V1BETA1, {"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}})
+    oc.wait(lambda: oc.kube.get(KUBEVIRT)["spec"]["configuration"]["developerConfiguration"]["memoryOvercommit"] == 150)
+    # HCO owns KubeVirt: a direct edit is reverted
+    oc.kube.merge_patch(KUBEVIRT, {"spec": {"configuration": {"developerConfiguration": {"memoryOvercommit": 200}}}})
+    oc.wait(lambda: oc.kube.get(KUBEVIRT)["spec"]["configuration"]["developerConfiguration"]["memoryOvercommit"] == 150)
+    assert oc.kube.get(path("apps/v1", "daemonsets", "wasp-agent", "openshift-cnv"), default=None) is None  # 4.16: no HCO wasp
+    conds = {c["type"]: c["status"] for c in oc.kube.get(HC_V1BETA1)["status"]["conditions"]}
+    assert conds["Available"] == "True" and conds["Degraded"] == "False"
+
+
+def test_hco_420_deploys_and_removes_its_wasp_agent(oc):
+    oc.reset("4.20")
+    ds_path = path("apps/v1", "daemonsets", "wasp-agent", "openshift-cnv")
+    oc.kube.merge_patch(HC_V1BETA1, {"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}})
+    ds = oc.wait(lambda: oc.kube.get(ds_path, default=None), what="HCO's wasp-agent DaemonSet")
+    csv = oc.kube.get(path("operators.coreos.com/v1alpha1", "clusterserviceversions",
+                           "kubevirt-hyperconverged-operator.v4.20.2", "openshift-cnv"))
+    wasp_image = next(i["image"] for i in csv["spec"]["relatedImages"] if "wasp-agent" in i["name"])
+    pod_spec = ds["spec"]["template"]["spec"]
+    assert ds["metadata"]["labels"]["app"] == "kubevirt-hyperconverged"
+    assert ds["spec"]["selector"] == {"matchLabels": {"name": "wasp-agent"}}
+    assert pod_spec["containers"][0]["image"] == wasp_image
+    assert pod_spec["hostPID"] and pod_spec["containers"][0]["securityContext"]["privileged"]
+    assert {"name": "host", "mountPath": "/host"} in pod_spec["containers"][0]["volumeMounts"]
+    for obj in (path("v1", "serviceaccounts", "wasp", "openshift-cnv"),
+                path("security.openshift.io/v1", "securitycontextconstraints", "wasp"),
+                path("rbac.authorization.k8s.io/v1", "clusterroles", "wasp-cluster"),
+                path("rbac.authorization.k8s.io/v1", "clusterrolebindings", "wasp-cluster")):
+        assert oc.kube.get(obj)["metadata"]["labels"]["app"] == "kubevirt-hyperconverged", obj
+    oc.wait(lambda: oc.kube.get(ds_path)["status"].get("numberReady") == len(oc.pool_nodes("worker")),
+            what="the DaemonSet to run on the workers")
+    assert oc.alerts() == []
+
+    # A manual wasp-agent next to HCO's fires DuplicateWaspAgentDSDetected.
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("apps/v1", "daemonsets", namespace="wasp"), {
+        "metadata": {"name": "wasp-agent"},
+        "spec": {"selector": {"matchLabels": {"name": "wasp"}},
+                 "template": {"metadata": {"labels": {"name": "wasp"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+    oc.wait(lambda: oc.alerts() == ["DuplicateWaspAgentDSDetected"], what="the duplicate alert")
+
+    oc.kube.merge_patch(HC_V1BETA1, {"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 100}}})
+    oc.wait(lambda: oc.kube.get(ds_path, default=None) is None, what="HCO's wasp-agent to go")
+    assert oc.kube.get(path("security.openshift.io/v1", "securitycontextconstraints", "wasp"), default=None) is None
+    oc.wait(lambda: oc.alerts() == [], what="the alert to clear")
+
+
+def test_upgrade_421_to_422_moves_the_overcommit_to_v1(oc):
+    oc.reset("4.21")
+    oc.kube.merge_patch(HC_V1BETA1, {"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}})
+    oc.create_mc("50-worker-test", files=[("/etc/test", "x")])   # the collection's objects stay
+    oc.wait_rolled_out(previous=None)
+    openshift.upgrade(oc.kubeconfig, "4.22", str(oc.run_dir))
+    hc = oc.kube.get(HC_V1)
+    assert hc["spec"]["virtualization"]["higherWorkloadDensity"]["memoryOvercommitPercentage"] == 150
+    with pytest.raises(ApiError) as e:
+        oc.kube.get(HC_V1BETA1)        # not served without HCO's conversion webhook
+    assert e.value.status == 404
+    cv = oc.kube.get(path("config.openshift.io/v1", "clusterversions", "version"))
+    assert [h["version"] for h in cv["status"]["history"]][:2] == ["4.22.0", "4.21.1"]
+    csvs = oc.kube.list(path("operators.coreos.com/v1alpha1", "clusterserviceversions", namespace="openshift-cnv"))
+    csvs = [c["metadata"]["name"] for c in csvs]
+    assert csvs == ["kubevirt-hyperconverged-operator.v4.22.0"]
+    assert oc.kube.get(path(MCFG, "machineconfigs", "50-worker-test"))
+    oc.wait(lambda: oc.kube.get(KUBEVIRT)["spec"]["configuration"]["developerConfiguration"]["memoryOvercommit"] == 150)
+    # the emulated HCO now reads the v1 path
+    oc.kube.merge_patch(HC_V1, {"spec": {"virtualization": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 180}}}})
+    oc.wait(lambda: oc.kube.get(KUBEVIRT)["spec"]["configuration"]["developerConfiguration"]["memoryOvercommit"] == 180)
+
+
+# --- reset ---------------------------------------------------------------------------------------
+
+def test_reset_restores_the_seeds(oc):
+    oc.reset()
+    seeded = {"rendered": oc.rendered(), "target": oc.pool()["spec"]["configuration"]["name"]}
+    # dirty everything the collection touches
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"),
+                        {"spec": {"paused": True, "maxUnavailable": 3}, "metadata": {"annotations": {emulator.DEGRADE_ANNOTATION: "true"}}})
+    oc.create_mc("90-worker-swap", files=[("/etc/ocpv-density/swap.env", "OCPV_SWAP_OVERCOMMIT_PERCENT=150\n")],
+                 units=[("swap-provision.service", SWAP_SCRIPT_UNIT)])
+    oc.create_kc("swap", {"failSwapOn": False})
+    oc.kube.merge_patch(HC_V1BETA1, {"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}})
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("monitoring.openshift.io/v1", "alertingrules", namespace="openshift-monitoring"), {
+        "apiVersion": "monitoring.openshift.io/v1", "kind": "AlertingRule", "metadata": {"name": "wasp-alerts"},
+        "spec": {"groups": [{"name": "wasp.rules", "rules": [{"alert": "NodeSwapping", "expr": "vector(1)"}]}]}})
+    oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"), {"spec": {"paused": False}})
+    oc.wait(lambda: sum(oc.counters()["reboots"].values()) >= 1, what="a reboot")
+
+    oc.reset()
+    pool = oc.pool()
+    assert pool["spec"]["configuration"]["name"] == pool["status"]["configuration"]["name"] == seeded["target"]
+    assert pool["spec"]["paused"] is False and pool["spec"]["maxUnavailable"] == 1
+    assert not (pool["metadata"].get("annotations") or {})
+    assert oc.rendered() == seeded["rendered"]
+    assert {m["metadata"]["name"] for m in oc.kube.list(path(MCFG, "machineconfigs"))} == \
+        {"00-master", "00-worker"} | oc.rendered() | oc.rendered("master")
+    assert oc.kube.list(path(MCFG, "kubeletconfigs")) == []
+    assert oc.kube.get(path("v1", "namespaces", "wasp"), default=None) is None
+    assert oc.kube.list(path("monitoring.openshift.io/v1", "alertingrules")) == []
+    assert oc.kube.get(HC_V1BETA1)["spec"]["higherWorkloadDensity"]["memoryOvercommitPercentage"] == 100
+    assert oc.kube.get(KUBEVIRT)["spec"]["configuration"]["developerConfiguration"]["memoryOvercommit"] == 100
+    assert oc.counters() == {"reboots": {}, "rollouts": {}, "max_updating": {}}
+    for node in oc.kube.list(path("v1", "nodes")):
+        name = node["metadata"]["name"]
+        assert oc.meminfo(name)["SwapTotal"] == 0
+        assert not node["spec"].get("unschedulable")
+        assert node["metadata"]["annotations"].get(emulator.NODE_STATE) == "Done"
+    time.sleep(1.5)
+    assert oc.counters()["reboots"] == {}   # reset does not reboot anything
+    running = [p for p in oc.kube.list(path("v1", "pods", namespace="vms")) if p["status"].get("phase") == "Running"]
+    assert len(running) == len(openshift.VMS)
