@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
 """How the Python parts scale: plan_swap on 500 / 5,000 nodes, qos_class and swap_eligible on
@@ -99,7 +98,7 @@ def best_of(repeat, function, items):
     over the 100,000 input pods themselves land at random in some runs and not in others.
     """
     best = None
-    for _ in range(repeat):
+    for _run in range(repeat):
         gc.collect()
         gc.disable()
         try:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The local emulated OpenShift cluster: lifecycle (up, down, status, reset).
 
 A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
@@ -142,7 +141,7 @@ def _port_overrides():
     spec = os.environ.get("OCPV_LOCALCLUSTER_PORTS", "").strip()
     ports = {}
     for item in filter(None, (s.strip() for s in spec.split(","))):
-        key, _, value = item.partition("=")
+        key, value = item.split("=", 1) if "=" in item else (item, "")
         if key not in PORTS or not value.isdigit():
             raise ClusterError(f"OCPV_LOCALCLUSTER_PORTS: bad entry {item!r}; keys: {', '.join(PORTS)}")
         ports[key] = int(value)
@@ -419,7 +418,7 @@ def _tail(path, lines=15):
 # =============================================================================================
 
 def _openssl(*args, cwd):
-    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         raise ClusterError(f"openssl {' '.join(args)} failed: {r.stderr.strip()}")
 
@@ -526,8 +525,7 @@ def _healthz(port):
 
 
 def _kwok_healthy(pki, port):
-    status, _ = _https_get(f"https://127.0.0.1:{port}/healthz", pki)
-    return status == 200
+    return _https_get(f"https://127.0.0.1:{port}/healthz", pki)[0] == 200
 
 
 # =============================================================================================
@@ -540,9 +538,9 @@ class _Api:
         self.client = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
 
     def request(self, method, path, body=None, content_type="application/json", ok404=False):
-        method, url, headers, body, _ = self.client.param_serialize(
+        method, url, headers, body = self.client.param_serialize(
             method, path, header_params={"Accept": "application/json", "Content-Type": content_type}, body=body,
-            auth_settings=["BearerToken"])
+            auth_settings=["BearerToken"])[:4]
         resp = self.client.call_api(method, url, headers, body, _request_timeout=30)
         data = resp.read()
         if resp.status == 404 and ok404:
@@ -906,7 +904,7 @@ def _mib(n):
 
 
 def main(argv=None):
-    supported, _ = _releases()
+    supported = _releases()[0]
     p = argparse.ArgumentParser(prog="cluster.py", description="The local emulated OpenShift cluster.")
     sub = p.add_subparsers(dest="command", required=True)
     for cmd in ("up", "down", "status", "reset"):
@@ -959,6 +957,9 @@ def main(argv=None):
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `status | head`
+        sys.stderr.close()
+        return 0
     return 0
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Emulates the OpenShift operators' behaviour for tests; not part of the collection.
 
 A small poll-loop controller that stands in for the parts of the Machine Config Operator (MCO),

@@ -221,11 +221,13 @@ class ActionModule(ActionBase):
                           progress_log=[], elapsed=0.0)
             return result
 
+        # With several clusters (hosts) in one play every pool is called "worker": say whose it is.
+        prefix = '[%s] mcp_wait' % ((task_vars or {}).get('inventory_hostname') or 'localhost')
         temp_files = []
         try:
             fetch, describe_degraded = self._fetchers(args, temp_files)
-            display.display('mcp_wait: waiting for MachineConfigPool %s%s (timeout %ds)' % (
-                name, ' to move on from %s' % args['previous_configuration'] if args.get('previous_configuration') else '',
+            display.display('%s: waiting for MachineConfigPool %s%s (timeout %ds)' % (
+                prefix, name, ' to move on from %s' % args['previous_configuration'] if args.get('previous_configuration') else '',
                 args['timeout']))
             outcome = mcp_status.wait_for_pool(
                 name,
@@ -235,7 +237,7 @@ class ActionModule(ActionBase):
                 poll_interval=args['poll_interval'],
                 render_timeout=args['render_timeout'],
                 allow_paused=args['allow_paused'],
-                emit=lambda line: display.display('mcp_wait %s' % line),
+                emit=lambda line: display.display('%s %s' % (prefix, line)),
                 clock=self._clock,
                 sleep=self._sleep,
                 describe_degraded=describe_degraded,

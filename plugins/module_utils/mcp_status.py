@@ -25,10 +25,7 @@ import collections
 import re
 import time
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2 only
-    from collections import Mapping  # pylint: disable=deprecated-class
+from collections.abc import Mapping
 
 PHASE_WAITING_FOR_RENDER = 'waiting-for-render'
 PHASE_PAUSED = 'paused'

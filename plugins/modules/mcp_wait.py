@@ -14,7 +14,7 @@ module: mcp_wait
 short_description: Wait for a MachineConfigPool rollout to finish, correctly, with live progress
 version_added: 0.1.0
 author:
-  - ocpv.density maintainers
+  - ocpv.density maintainers (!UNKNOWN)
 description:
   - >-
     Waits until an OpenShift MachineConfigPool has rolled out its rendered configuration to every machine and prints a

@@ -22,6 +22,7 @@ WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 class Cluster:
     def __init__(self, info):
         self.info = info
+        self.started = info.started  # this process started it (reset() refreshes info, not this)
 
     # --- plain attributes ---------------------------------------------------------------------
     name = property(lambda self: self.info.name)
@@ -106,12 +107,43 @@ def start_cluster(name, release=None, topology=None, openshift=True):
     return Cluster(info)
 
 
+def _sessions_dir(name):
+    return localcluster.runs_root() / ".sessions" / name
+
+
+def _started_at_of(name):
+    try:
+        return json.loads((localcluster.run_dir(name) / localcluster.STATE_FILE).read_text()).get("started_at")
+    except (OSError, ValueError):
+        return None
+
+
 def session_cluster(name):
-    c = start_cluster(name, release=os.environ.get("OCPV_CLUSTER_RELEASE") or None,
-                      topology=os.environ.get("OCPV_CLUSTER_TOPOLOGY") or None)
-    yield c
-    if c.info.started and not keep_clusters():
-        localcluster.down(name)
+    """Session fixture body: several pytest processes may share one cluster. Each registers in
+    <runs root>/.sessions/<name>/<pid> before `up`; the session that started the cluster marks it
+    `owned` (with the cluster's start time); the last session to leave stops an owned cluster.
+    A cluster started by hand is never stopped by the tests."""
+    sessions = _sessions_dir(name)
+    sessions.mkdir(parents=True, exist_ok=True)
+    me = sessions / str(os.getpid())
+    me.touch()
+    owned = sessions / "owned"
+    try:
+        c = start_cluster(name, release=os.environ.get("OCPV_CLUSTER_RELEASE") or None,
+                          topology=os.environ.get("OCPV_CLUSTER_TOPOLOGY") or None)
+        if c.started:
+            owned.write_text(str(_started_at_of(name)))
+        yield c
+    finally:
+        me.unlink(missing_ok=True)
+        others = [p for p in sessions.iterdir() if p.name.isdigit() and localcluster.pid_alive(int(p.name))]
+        try:
+            ours = owned.read_text() == str(_started_at_of(name))
+        except OSError:
+            ours = False
+        if ours and not others and not keep_clusters():
+            localcluster.down(name, quiet=True)
+            owned.unlink(missing_ok=True)
 
 
 def wait_for(predicate, timeout=60, interval=0.25, what="condition"):

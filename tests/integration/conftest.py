@@ -1,14 +1,17 @@
 """Integration tests run against the local emulated OpenShift cluster (localcluster/).
 
 Fixtures
-- ``cluster`` (session): the cluster ``default`` (env ``OCPV_CLUSTER_NAME``), started once per
-  test run or reused when one is already up and healthy. At the end of the session it is stopped
-  if this session started it, unless ``OCPV_KEEP_CLUSTER=1``; a cluster that was already up
-  before the session is left running.
+- ``cluster`` (session): the cluster ``default`` (env ``OCPV_CLUSTER_NAME``; ``OCPV_CLUSTER_RELEASE``
+  and ``OCPV_CLUSTER_TOPOLOGY`` for a new one), started once per test run or reused when one is
+  already up and healthy. At the end of the session it is stopped if a test session started it
+  and no other test session (another pytest process) still uses it, unless ``OCPV_KEEP_CLUSTER=1``;
+  a cluster started by hand is left running.
 - ``second_cluster`` (session): a second cluster ``second`` on its own ports (fleet tests), same
   rules.
+
 Helpers (import them from ``clusterlib``, not from conftest): ``start_cluster(name, ...)`` for any
-further cluster, ``wait_for(predicate, ...)``, and the ``Cluster`` handle the fixtures yield, which gives the kubeconfig path, run dir, audit log, ``api_client()``, ``node_dir(node)``,
+further cluster, ``wait_for(predicate, ...)``, and the ``Cluster`` handle the fixtures yield,
+which gives the kubeconfig path, run dir, audit log, ``api_client()``, ``node_dir(node)``,
 ``audit_marker()`` / ``audit_events(since_marker, user='ocpv-admin', verbs=None)``,
 ``write_events(since_marker)``, ``env()`` (for ansible-playbook / ansible-runner subprocesses)
 and ``reset(release=None)``.

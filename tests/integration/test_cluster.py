@@ -99,7 +99,7 @@ def test_up_again_is_a_no_op(cluster):
 
 
 def test_status_reports_rss_per_component(cluster):
-    out = subprocess.run([*CLI, "status", "--name", cluster.name], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([*CLI, "status", "--name", cluster.name], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
         assert component in out.stdout
@@ -260,7 +260,7 @@ def test_crash_restart_and_teardown_leave_no_process(tmp_path):
 
 def _run_cli(*args, env_extra, timeout=300):
     env = dict(os.environ, **env_extra)
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
 def test_port_in_use_fails_naming_the_component_and_its_log():

@@ -89,13 +89,14 @@ def wait_task(name="worker", register="rollout", **options):
 
 def save_task(path, *registered):
     content = "{{ {%s} | to_json }}" % ", ".join(f"'{r}': {r}" for r in registered)
-    return {"name": "Save results", "ansible.builtin.copy": {"content": content, "dest": str(path), "mode": "0600"}}
+    return {"name": "Save results", "ansible.builtin.copy": {"content": content, "dest": str(path), "mode": "0600"},
+            "check_mode": False}
 
 
 def write_playbook(tmp_path, tasks, name="playbook.yml"):
     path = tmp_path / name
-    path.write_text(yaml.safe_dump([{"name": "mcp_wait integration", "hosts": "localhost", "gather_facts": False,
-                                      "tasks": tasks}], sort_keys=False))
+    play = {"name": "mcp_wait integration", "hosts": "localhost", "gather_facts": False, "tasks": tasks}
+    path.write_text(yaml.safe_dump([play], sort_keys=False))
     return path
 
 
@@ -111,7 +112,7 @@ def playbook_env(cluster):
 def run_playbook(cluster, tmp_path, tasks, check=False):
     playbook = write_playbook(tmp_path, tasks)
     proc = subprocess.run(playbook_command(playbook, check), cwd=ROOT, env=playbook_env(cluster),
-                          capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT)
+                          capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
     return proc
 
 
@@ -122,7 +123,7 @@ def results(path):
 def assert_progress_displayed(stdout, rollout):
     assert rollout["progress_log"], rollout
     for line in rollout["progress_log"]:
-        assert "mcp_wait " + line in stdout, f"progress line not shown live: {line!r}\n{stdout}"
+        assert "[localhost] mcp_wait " + line in stdout, f"progress line not shown live: {line!r}\n{stdout}"
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ def test_waits_past_the_stale_updated_condition(mcp_cluster, tmp_path):
         lines = []
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
         reader.start()
-        first = wait_for(lambda: next((line for line in lines if line.startswith("mcp_wait [")), None),
+        first = wait_for(lambda: next((line for line in lines if line.startswith("[localhost] mcp_wait [")), None),
                          timeout=120, what="mcp_wait's first progress line")
         assert "waiting for a new rendered config" in first, first
         time.sleep(3)  # several polls of the stale pool

@@ -70,9 +70,9 @@ def test_filters_in_real_templating(tmp_path):
         ("[launcher, guaranteed, besteffort] | map('ocpv.density.qos_class') | list", ['Burstable', 'Guaranteed', 'BestEffort']),
     ]
     variables = {'launcher': LAUNCHER, 'guaranteed': GUARANTEED, 'besteffort': {'spec': {'containers': [{'name': 'c'}]}}}
-    result, completed = template('[' + ', '.join(expression for expression, _ in cases) + ']', variables, tmp_path)
+    result, completed = template('[' + ', '.join(expression for expression, _expected in cases) + ']', variables, tmp_path)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert result['msg'] == [expected for _, expected in cases]
+    assert result['msg'] == [expected for _expression, expected in cases]
     assert 'WARNING' not in completed.stderr
 
 

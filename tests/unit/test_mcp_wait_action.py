@@ -86,7 +86,7 @@ def test_waits_through_a_rollout_and_shows_progress(shown):
         make_pool(),
     )
     action = make_action({'name': 'worker', 'previous_configuration': OLD, 'poll_interval': 5}, fetch=script)
-    result = action.run(task_vars={})
+    result = action.run(task_vars={'inventory_hostname': 'cluster-a'})
     assert result.get('failed') is not True, result
     assert result['changed'] is False
     assert result['phase'] == 'done'
@@ -101,8 +101,8 @@ def test_waits_through_a_rollout_and_shows_progress(shown):
         '[0:10] worker: 2/3 updated, 1 unavailable, 0 degraded (rendered-worker-new)',
         '[0:15] worker: 3/3 updated, 0 unavailable, 0 degraded (rendered-worker-new)',
     ]
-    assert shown.lines[0] == 'mcp_wait: waiting for MachineConfigPool worker to move on from rendered-worker-old (timeout 3600s)'
-    assert shown.lines[1:] == ['mcp_wait ' + line for line in result['progress_log']]
+    assert shown.lines[0] == '[cluster-a] mcp_wait: waiting for MachineConfigPool worker to move on from rendered-worker-old (timeout 3600s)'
+    assert shown.lines[1:] == ['[cluster-a] mcp_wait ' + line for line in result['progress_log']]
     # Defaults reach the loop.
     validated = action.fetcher_calls[0]
     assert (validated['timeout'], validated['render_timeout'], validated['allow_paused']) == (3600, 120, False)
@@ -296,7 +296,7 @@ def test_make_fetch_maps_errors(error, kind, text):
         raise error
     with pytest.raises(ms.FetchError) as caught:
         action_mod.make_fetch(request, 'worker')()
-    assert type(caught.value) is kind
+    assert caught.type is kind
     assert str(caught.value) == text
 
 

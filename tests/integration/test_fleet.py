@@ -1,0 +1,114 @@
+"""playbooks/fleet.yml on a fleet of three "clusters", run as AAP runs a job (ansible-runner):
+
+- cluster-a: the session's local cluster (fixture ``cluster``), reached with a ServiceAccount
+  bearer token and the API server's CA file (host variables k8s_auth_host, k8s_auth_api_key,
+  k8s_auth_ca_cert);
+- cluster-b: a second local cluster (fixture ``second_cluster``), reached with its kubeconfig
+  (k8s_auth_kubeconfig);
+- dead: an API URL on a closed local port.
+
+The dead cluster fails, the two others converge anyway (failures are isolated), the summary lists
+all three, the run ends failed (the dead cluster's failure is reported, not hidden), and no
+token reaches the job events or artifacts.
+"""
+
+import os
+import socket
+
+import kubernetes
+import pytest
+import yaml
+
+from aaplib import (aap_environment, bearer_token_credential, delete_bearer_token_identity, failure_text,
+                    files_containing, private_data_dir, run_job, stats_event)
+
+DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def aap_like_environment(monkeypatch):
+    aap_environment(monkeypatch)
+
+
+def closed_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the socket is
+
+
+@pytest.fixture(scope="module")
+def fleet(cluster, second_cluster, tmp_path_factory):
+    cluster.reset()
+    second_cluster.reset()
+    credential = bearer_token_credential(cluster)
+    files = tmp_path_factory.mktemp("fleet-inventory")
+    (files / "cluster-a-ca.crt").write_text(credential["ssl_ca_cert"])
+    inventory = {"clusters": {"hosts": {
+        "cluster-a": {"k8s_auth_host": credential["host"], "k8s_auth_api_key": credential["bearer_token"],
+                      "k8s_auth_ca_cert": str(files / "cluster-a-ca.crt")},
+        "cluster-b": {"k8s_auth_kubeconfig": str(second_cluster.kubeconfig)},
+        "dead": {"k8s_auth_host": f"https://127.0.0.1:{closed_port()}", "k8s_auth_api_key": DEAD_TOKEN,
+                 "k8s_auth_verify_ssl": False},
+    }}}
+    yield {"inventory": yaml.safe_dump(inventory), "token": credential["bearer_token"]}
+    cluster.reset()
+    second_cluster.reset()
+    delete_bearer_token_identity(cluster)
+
+
+def hco_overcommit(c):
+    custom = kubernetes.client.CustomObjectsApi(c.api_client())
+    hco = custom.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv", "hyperconvergeds",
+                                              "kubevirt-hyperconverged")
+    return hco["spec"].get("higherWorkloadDensity", {}).get("memoryOvercommitPercentage", 100)
+
+
+def test_fleet_isolates_a_failing_cluster(cluster, second_cluster, fleet, tmp_path):
+    pdd = private_data_dir(tmp_path, {"overcommit": 150, "state": "present"}, inventory=fleet["inventory"])
+    # the inventory is YAML: give it its extension so the yaml inventory plugin takes it
+    os.rename(pdd / "inventory" / "hosts", pdd / "inventory" / "hosts.yml")
+    runner = run_job(pdd, "playbooks/fleet.yml")
+
+    stats = stats_event(runner)
+    # The run fails because one cluster failed - and only that one.
+    assert runner.status == "failed", failure_text(runner)
+    assert set(stats["failures"]) == {"dead"}, failure_text(runner)
+    assert stats["dark"] == {}
+
+    results = stats["artifact_data"]["density_fleet"]
+    assert set(results) == {"cluster-a", "cluster-b", "dead"}
+    assert results["cluster-a"]["status"] == "ok", results
+    assert results["cluster-b"]["status"] == "ok", results
+    assert results["dead"]["status"] == "failed"
+    assert results["dead"]["task"].startswith("preflight |")
+    assert "Connection refused" in results["dead"]["reason"] or "connect" in results["dead"]["reason"].lower()
+    reports = stats["artifact_data"]["density_report"]
+    assert set(reports) == {"cluster-a", "cluster-b"}
+    for name in ("cluster-a", "cluster-b"):
+        assert reports[name]["overcommit"] == 150 and reports[name]["problems"] == [], reports[name]
+
+    # The summary names every cluster with its result.
+    summary = [e for e in runner.events if e.get("event") == "runner_on_ok"
+               and e["event_data"].get("task") == "Fleet | Summary of every cluster"]
+    assert len(summary) == 1
+    lines = summary[0]["event_data"]["res"]["msg"]
+    assert [line.split(":")[0] for line in lines] == ["cluster-a", "cluster-b", "dead"]
+    assert lines[0].startswith("cluster-a: ok") and lines[1].startswith("cluster-b: ok")
+    assert lines[2].startswith("dead: failed - preflight |")
+
+    # Both live clusters converged, each through its own credentials.
+    assert hco_overcommit(cluster) == 150
+    assert hco_overcommit(second_cluster) == 150
+
+    # No token in any event or artifact (ansible-runner's own `command` record aside: the tokens
+    # are inventory variables here, not environment, so not even there).
+    for token in (fleet["token"], DEAD_TOKEN):
+        for event in runner.events:
+            assert token not in repr(event), event.get("event")
+        assert files_containing(runner.config.artifact_dir, token) == []
+        assert files_containing(pdd / "project", token) == []
+    # The per-cluster kubeconfig files written from the tokens are gone.
+    leftovers = [e for e in runner.events if e.get("event") == "runner_on_ok"
+                 and e["event_data"].get("task") == "Fleet | Make a private directory for this cluster's kubeconfig"]
+    for event in leftovers:
+        assert not os.path.exists(event["event_data"]["res"]["path"])
