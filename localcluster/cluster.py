@@ -201,9 +201,9 @@ def _log(msg):
 @contextlib.contextmanager
 def _locked(name):
     """One lifecycle operation per cluster name at a time (across processes)."""
-    root = runs_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".{name}.lock", "w") as f:
+    locks = runs_root() / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

@@ -301,7 +301,7 @@ def boot_swap(config, mem_total_kb, existing_swapfile_mib):
     if env_text is not None and "swap-provision.service" in units:
         percent = int(parse_env(env_text).get("OCPV_SWAP_OVERCOMMIT_PERCENT", "100"))
         size = mem_total_kb * (percent - 100) // 100 // 1024
-        return (size, size) if size > 0 else (0, existing_swapfile_mib)
+        return (size, size) if size > 0 else (0, None)  # the script removes the file at <= 100 %
 
     swap, swapfile = 0, existing_swapfile_mib
     for name in sorted(units):
@@ -468,7 +468,9 @@ class NodeDisk:
         atomic_write(self.manifest, json.dumps(sorted(written)))
 
         swap_mib, swapfile_mib = boot_swap(config, mem_total_kb, self.swapfile_mib())
-        if swapfile_mib is not None:
+        if swapfile_mib is None:
+            (self.root / "var/tmp/swapfile").unlink(missing_ok=True)
+        else:
             self._write("/var/tmp/swapfile", f"{swapfile_mib} MiB swap file (emulated marker)\n")
         self.write_meminfo(mem_total_kb, swap_mib)
         return swap_mib

@@ -15,6 +15,7 @@ CLI (for debugging): python localcluster/openshift.py install|reset|upgrade --ku
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -123,7 +124,7 @@ def seed_cluster_version(kube, rel, previous_status=None):
             "apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion", "metadata": {"name": "version"},
             "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{rel.name}"}})
     else:
-        kube.merge_patch(cv_path, {"spec": {"channel": f"stable-{rel.name}"}})
+        cv = kube.merge_patch(cv_path, {"spec": {"channel": f"stable-{rel.name}"}})
     stamp = emulator.now()
     image = f"quay.io/openshift-release-dev/ocp-release@sha256:{_fake_digest(rel.ocp_version)}"
     history = [{"state": "Completed", "version": rel.ocp_version, "image": image, "verified": False,
@@ -529,8 +530,7 @@ def upgrade(kubeconfig, release, run_dir=None):
     old, new = current_release(kube), releases.get(release)
     if new.minor < old.minor:
         raise ValueError(f"cannot upgrade from {old.name} down to {new.name}; use reset(release=...)")
-    hold = held_emulator(run_dir) if run_dir else _no_hold()
-    with hold:
+    with held_emulator(run_dir) if run_dir else contextlib.nullcontext():
         if new.hco_api_version != old.hco_api_version:
             old_path = path(f"hco.kubevirt.io/{old.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE)
             hc = kube.get(old_path, default=None)
@@ -550,14 +550,6 @@ def upgrade(kubeconfig, release, run_dir=None):
             kube.delete(path("operators.coreos.com/v1alpha1", "clusterserviceversions", old.csv_name, HCO_NAMESPACE))
         cv = kube.get(path("config.openshift.io/v1", "clusterversions", "version"))
         seed_cluster_version(kube, new, previous_status=cv.get("status"))
-
-
-class _no_hold:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def main(argv=None):

@@ -88,18 +88,24 @@ else
 fi
 
 # The collection is Apache-2.0 (galaxy.yml); validate-modules' missing-gplv3-license check is for
-# GPLv3 content (ansible-core's own modules). It is ignored for each module without a GPLv3
-# header, in the copy only, as Apache-2.0 collections such as kubevirt.core list it in their
-# ignore files. Nothing else is ignored; the checked-in ignore file stays absent.
+# GPLv3 content (ansible-core's own plugins). It is ignored for each plugin the check applies to
+# (every module, and every other documentable plugin with an inline DOCUMENTATION) that has no
+# GPLv3 header - in the copy only, as Apache-2.0 collections such as kubevirt.core list it in
+# their ignore files. Nothing else is ignored; the checked-in ignore file stays absent.
 core_version="$(python3 -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))')"
 ignore_file="$DEST/tests/sanity/ignore-$core_version.txt"
-for module in "$DEST"/plugins/modules/*.py; do
-    [[ -f "$module" && "$(basename "$module")" != __init__.py ]] || continue
-    grep -q 'GNU General Public License' "$module" && continue
-    grep -qs "^${module#"$DEST"/} validate-modules:missing-gplv3-license" "$ignore_file" && continue
+for plugin in "$DEST"/plugins/*/*.py; do
+    [[ -f "$plugin" && "$(basename "$plugin")" != __init__.py ]] || continue
+    rel="${plugin#"$DEST"/}"
+    case "$rel" in
+        plugins/modules/*) ;;
+        plugins/action/* | plugins/module_utils/* | plugins/doc_fragments/* | plugins/plugin_utils/*) continue ;;
+        *) grep -q '^DOCUMENTATION' "$plugin" || continue ;;
+    esac
+    grep -q 'GNU General Public License' "$plugin" && continue
+    grep -qs "^$rel validate-modules:missing-gplv3-license" "$ignore_file" && continue
     mkdir -p "$(dirname "$ignore_file")"
-    printf '%s validate-modules:missing-gplv3-license # Apache-2.0 collection\n' \
-        "${module#"$DEST"/}" >>"$ignore_file"
+    printf '%s validate-modules:missing-gplv3-license # Apache-2.0 collection\n' "$rel" >>"$ignore_file"
 done
 
 # Dependencies from galaxy.yml (kubernetes.core, ...) beside it, so imports, doc fragments and

@@ -151,6 +151,7 @@ def test_contract_at_100_percent_gives_no_swap():
     cfg = config(files=[(emulator.SWAP_ENV_FILE, "OCPV_SWAP_OVERCOMMIT_PERCENT=100\n")],
                  units=[("swap-provision.service", CONTRACT_UNIT)])
     assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
+    assert emulator.boot_swap(cfg, 16 * GiB_KB, 8192) == (0, None)   # the script removes the old file
 
 
 def test_documented_416_single_unit_runs_every_boot():

@@ -5,7 +5,6 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import time
 
 import pytest
 
@@ -245,11 +244,9 @@ def test_input_is_not_modified():
     assert repr(nodes) == before
 
 
-def test_5000_nodes_fast_and_linear():
+def test_5000_nodes():
+    # Speed and growth are measured in benchmarks/python_scaling.py, not asserted here.
     nodes = [node_object('worker-{0}'.format(i), '{0}Gi'.format(16 * (1 + i % 16)), '480Gi') for i in range(5000)]
-    started = time.perf_counter()
     plan = plan_swap(nodes, 150)
-    elapsed = time.perf_counter() - started
     assert plan['summary']['node_count'] == 5000
     assert plan['summary']['min_swap_mib'] == 8192 and plan['summary']['max_swap_mib'] == 131072
-    assert elapsed < 2.0, 'plan_swap took {0:.2f}s for 5,000 nodes'.format(elapsed)
