@@ -479,13 +479,23 @@ rules:
 
 
 def _kwok_config(run):
-    """Stages (localcluster/kwok/stages.yaml) + a default ClusterExec: exec in any pod runs in the
-    run dir; per-pod Exec objects (set_node_exec_env) take precedence and add FSROOT."""
-    stages = (KWOK_DIR / "stages.yaml").read_text()
-    cluster_exec = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec", "metadata": {"name": "default"},
+    """kwok's --config: the objects of localcluster/kwok/stages.yaml (one YAML document there, as
+    ansible-test wants) as a multi-document stream, plus a default ClusterExec: exec in any pod
+    runs in the run dir; per-pod Exec objects (set_node_exec_env) take precedence and add FSROOT."""
+    yaml = _yaml()
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper, value):  # keep the status templates readable as block scalars
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    Dumper.add_representer(str, text)
+    objects = yaml.safe_load((KWOK_DIR / "stages.yaml").read_text())["objects"]
+    objects.append({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec", "metadata": {"name": "default"},
                     "spec": {"execs": [{"local": {"workDir": str(run),
-                                                  "envs": [{"name": "OCPV_LOCALCLUSTER_RUN_DIR", "value": str(run)}]}}]}}
-    return stages.rstrip() + "\n---\n" + _yaml().safe_dump(cluster_exec, sort_keys=False)
+                                                  "envs": [{"name": "OCPV_LOCALCLUSTER_RUN_DIR", "value": str(run)}]}}]}})
+    return yaml.dump_all(objects, Dumper=Dumper, sort_keys=False, width=1000)
 
 
 # =============================================================================================

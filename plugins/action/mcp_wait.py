@@ -160,7 +160,10 @@ class ActionModule(ActionBase):
         return KUBECONFIG_SEPARATOR.join(paths)
 
     def _validated_args(self):
-        spec = argument_spec()
+        try:
+            spec = argument_spec()
+        except ImportError as exc:
+            raise AnsibleActionFail('mcp_wait needs the kubernetes.core collection on the controller: %s' % to_text(exc))
         validator = ArgumentSpecValidator(spec)
         validation = validator.validate(dict(self._task.args))
         if validation.error_messages:
@@ -171,7 +174,16 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail('%s must be >= 0, got %d' % (option, args[option]))
         if args['poll_interval'] < 1:
             raise AnsibleActionFail('poll_interval must be >= 1, got %d' % args['poll_interval'])
-        return args, [key for key, value in spec.items() if value.get('no_log')]
+        # Values never to echo back: the no_log options (kubeconfig is no_log for its dict form; a
+        # path is not a secret, and users need it in "file not found" errors).
+        secrets = []
+        for key, value in spec.items():
+            if value.get('no_log') and key != 'kubeconfig' and isinstance(args.get(key), str):
+                secrets.append(args[key])
+        for value in (args.get('proxy_headers') or {}).values():
+            if isinstance(value, str):
+                secrets.append(value)
+        return args, secrets
 
     def _build_request(self, args, temp_files):
         """kubernetes.core's client (same option/env/kubeconfig precedence); returns its raw request function."""
@@ -208,11 +220,10 @@ class ActionModule(ActionBase):
         result['changed'] = False
 
         try:
-            args, secret_keys = self._validated_args()
+            args, secrets = self._validated_args()
         except AnsibleActionFail as exc:
             result.update(failed=True, msg=to_text(exc))
             return result
-        secrets = [to_text(args.get(key)) for key in secret_keys if isinstance(args.get(key), str)]
         name = args['name']
 
         if self._task.check_mode:

@@ -84,7 +84,9 @@ def _get_path(mapping, path):
 
 
 def _read_node(index, node):
-    """Normalise one input node to (name, memory quantity or None, ephemeral quantity or None, source).
+    """Normalise one input node to (name, memory, ephemeral storage, memory field, storage field).
+
+    Quantities are None when absent; the field names are for messages.
 
     Two forms: a Node object as kubernetes.core.k8s_info returns it (recognised by ``metadata``),
     or a mapping ``{name, memory[, ephemeral_storage]}``.
@@ -98,14 +100,15 @@ def _read_node(index, node):
             raise SwapPlanError("{0}: Node object has no metadata.name".format(_node_label(index, None)))
         capacity = _get_path(node, ('status', 'capacity'))
         capacity = capacity if isinstance(capacity, dict) else {}
-        return name, capacity.get('memory'), capacity.get('ephemeral-storage'), 'status.capacity.memory'
+        return (name, capacity.get('memory'), capacity.get('ephemeral-storage'),
+                'status.capacity.memory', 'status.capacity.ephemeral-storage')
     name = node.get('name')
     if not isinstance(name, str) or not name:
         raise SwapPlanError("{0}: missing name (a mapping needs name and memory; a Node object needs metadata.name)".format(
             _node_label(index, None)))
     if 'memory' not in node:
         raise SwapPlanError("{0}: missing memory (e.g. memory: 16Gi)".format(_node_label(index, name)))
-    return name, node.get('memory'), node.get('ephemeral_storage'), 'memory'
+    return name, node.get('memory'), node.get('ephemeral_storage'), 'memory', 'ephemeral_storage'
 
 
 def _bytes_of(index, name, field, quantity):
@@ -117,16 +120,16 @@ def _bytes_of(index, name, field, quantity):
 
 def _plan_node(index, node, overcommit, margin_percent, margin_min_mib):
     """Plan one node: (entry dict, list of problem strings)."""
-    name, memory, ephemeral, memory_field = _read_node(index, node)
+    name, memory, ephemeral, memory_field, storage_field = _read_node(index, node)
     problems = []
     memory_bytes = None if memory in (None, '') else _bytes_of(index, name, memory_field, memory)
     if memory_bytes is not None and memory_bytes < 0:
         raise SwapPlanError("{0}: {1} is negative ({2!r})".format(_node_label(index, name), memory_field, memory))
     ephemeral_mib = None
     if ephemeral not in (None, ''):
-        ephemeral_bytes = _bytes_of(index, name, 'ephemeral-storage', ephemeral)
+        ephemeral_bytes = _bytes_of(index, name, storage_field, ephemeral)
         if ephemeral_bytes < 0:
-            raise SwapPlanError("{0}: ephemeral-storage is negative ({1!r})".format(_node_label(index, name), ephemeral))
+            raise SwapPlanError("{0}: {1} is negative ({2!r})".format(_node_label(index, name), storage_field, ephemeral))
         ephemeral_mib = ephemeral_bytes // MIB
 
     entry = {'name': name, 'memory_mib': None, 'swap_mib': None, 'ephemeral_storage_mib': ephemeral_mib}

@@ -34,8 +34,9 @@ description:
   - Runs on the Ansible controller (an action plugin), like the C(kubernetes.core) modules run against C(localhost).
     Connection settings follow C(kubernetes.core) - module options, then C(K8S_AUTH_*) environment variables (the
     task's C(environment) included), then in-cluster configuration, then C(KUBECONFIG) or C(~/.kube/config).
-  - Errors while reading the pool after the first successful read (HTTP 404, 5xx, connection refused - the API server
-    restarting while control plane nodes reboot) are logged and retried until O(timeout).
+  - Errors while reading the pool after the first successful read (HTTP 404, 401, 403, 429, 5xx, connection refused - the
+    API server and the authentication behind it restarting while control plane nodes reboot) are logged and retried until
+    O(timeout). Before the first successful read any error fails the task at once.
 options:
   name:
     description:

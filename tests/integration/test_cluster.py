@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -271,7 +270,6 @@ def test_port_in_use_fails_naming_the_component_and_its_log():
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        started = time.monotonic()
         out = _run_cli("up", "--name", name, "--no-openshift",
                        env_extra={"OCPV_LOCALCLUSTER_PORTS": f"kube-apiserver={port}"})
     run = localcluster.run_dir(name)
@@ -280,7 +278,6 @@ def test_port_in_use_fails_naming_the_component_and_its_log():
         assert out.returncode != 0
         assert "kube-apiserver" in out.stderr and str(log) in out.stderr, out.stderr
         assert "address already in use" in log.read_text()
-        assert time.monotonic() - started < 120
         pids = _pids(run)
         assert {"etcd", "kube-apiserver"} <= set(pids)
         assert not [p for p in pids.values() if localcluster.pid_alive(p)]  # what was started is gone

@@ -104,14 +104,14 @@ def playbook_command(playbook, check=False):
     return [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook)] + (["--check"] if check else [])
 
 
-def playbook_env(cluster):
+def playbook_env(cluster, **extra):
     return cluster.env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                       ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+                       ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", **extra)
 
 
-def run_playbook(cluster, tmp_path, tasks, check=False):
+def run_playbook(cluster, tmp_path, tasks, check=False, **env):
     playbook = write_playbook(tmp_path, tasks)
-    proc = subprocess.run(playbook_command(playbook, check), cwd=ROOT, env=playbook_env(cluster),
+    proc = subprocess.run(playbook_command(playbook, check), cwd=ROOT, env=playbook_env(cluster, **env),
                           capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
     return proc
 
@@ -313,6 +313,27 @@ def test_missing_pool_is_reported_clearly(mcp_cluster, tmp_path):
     assert rollout["msg"] == ("MachineConfigPool no-such-pool not found (is this an OpenShift cluster with the Machine "
                               "Config Operator? HCP clusters have none)")
     assert rollout["elapsed"] < 5
+
+
+def test_connection_settings_like_kubernetes_core(mcp_cluster, tmp_path):
+    """The kubeconfig option, then the task's environment (K8S_AUTH_*), reach the client; the
+    process environment points nowhere useful."""
+    cluster = mcp_cluster
+    out = tmp_path / "auth.json"
+    env_task = wait_task(register="from_env", timeout=60)
+    env_task["environment"] = {"K8S_AUTH_KUBECONFIG": str(cluster.kubeconfig)}
+    proc = run_playbook(cluster, tmp_path, [
+        wait_task(register="from_option", kubeconfig=str(cluster.kubeconfig), timeout=60),
+        env_task,
+        wait_task(register="unreachable", timeout=60),
+        save_task(out, "from_option", "from_env", "unreachable"),
+    ], KUBECONFIG=str(tmp_path / "missing-kubeconfig"), K8S_AUTH_KUBECONFIG=str(tmp_path / "missing-kubeconfig"))
+    data = results(out)
+    assert data["from_option"]["phase"] == "done", data["from_option"]
+    assert data["from_env"]["phase"] == "done", data["from_env"]
+    assert data["unreachable"]["failed"] is True
+    assert data["unreachable"]["msg"].startswith("could not connect to the Kubernetes API"), data["unreachable"]["msg"]
+    assert "[localhost] mcp_wait [0:00] worker: 4/4 updated" in proc.stdout
 
 
 def test_check_mode_reads_nothing(mcp_cluster, tmp_path):

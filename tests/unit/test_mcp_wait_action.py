@@ -326,3 +326,14 @@ def test_make_describe_degraded_lists_the_pools_nodes():
     pool = copy.deepcopy(make_pool())
     del pool['spec']['nodeSelector']
     assert describe(pool) == []
+
+
+def test_secrets_redacted_but_kubeconfig_path_kept(shown):
+    action = make_action({'name': 'worker', 'password': 'hunter2-pw', 'kubeconfig': '/some/where/kubeconfig',
+                          'proxy_headers': {'proxy_basic_auth': 'user:proxypass', 'user_agent': 'ua'}})
+
+    def broken(validated, temp_files):
+        raise action_mod.AnsibleActionFail('cannot read /some/where/kubeconfig with hunter2-pw via user:proxypass')
+    action._fetchers = broken
+    result = action.run(task_vars={})
+    assert result['msg'] == 'cannot read /some/where/kubeconfig with ******** via ********'

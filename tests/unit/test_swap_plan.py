@@ -216,11 +216,11 @@ def test_bad_margins(kwargs, name):
     ([{'metadata': {}, 'status': {'capacity': {'memory': '1Gi'}}}], 'nodes[0]: Node object has no metadata.name'),
     ([{'metadata': None}], 'nodes[0]: Node object has no metadata.name'),
     ([{'name': 'a', 'memory': '16 GB'}], "nodes[0] (a): memory: invalid quantity '16 GB'"),
-    ([node_object('w', '16Gi', 'lots')], "nodes[0] (w): ephemeral-storage: invalid quantity 'lots'"),
+    ([node_object('w', '16Gi', 'lots')], "nodes[0] (w): status.capacity.ephemeral-storage: invalid quantity 'lots'"),
     ([node_object('w', '16GiB')], "nodes[0] (w): status.capacity.memory: invalid quantity '16GiB'"),
     ([{'name': 'a', 'memory': True}], 'nodes[0] (a): memory: invalid quantity True'),
     ([{'name': 'a', 'memory': '-1Gi'}], 'nodes[0] (a): memory is negative'),
-    ([{'name': 'a', 'memory': '1Gi', 'ephemeral_storage': '-1'}], 'nodes[0] (a): ephemeral-storage is negative'),
+    ([{'name': 'a', 'memory': '1Gi', 'ephemeral_storage': '-1'}], 'nodes[0] (a): ephemeral_storage is negative'),
 ])
 def test_malformed_input(nodes, fragment):
     with pytest.raises(SwapPlanError) as caught:
