@@ -1,14 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""Action plugin for ocpv.density.k8s_object: kubernetes.core.k8s whose check mode only reads.
+"""Action plugin for ocpv.density.k8s_object: kubernetes.core.k8s that writes only what changes.
 
-kubernetes.core 6.x implements check mode as a server-side dry run (``?dryRun=All``): a create,
-patch or delete request that the API server audits as a write, and that fails for objects in a
-namespace that does not exist yet. Here check mode reads the object (kubernetes.core.k8s_info)
-and computes the result on the controller with kubernetes.core's own client-side logic (apply
-patch, strategic/merge patch, create, delete), so ``--check --diff`` shows the change and sends
-no write request. Outside check mode the task is kubernetes.core.k8s, unchanged.
+Every run first reads the object (kubernetes.core.k8s_info) and computes the outcome on the
+controller with kubernetes.core's own client-side logic (apply patch, merge patch, create,
+delete). Then:
+
+- check mode returns that outcome (changed, diff) and sends no write request. kubernetes.core 6.x
+  implements check mode as a server-side dry run (``?dryRun=All``), which the API server audits as
+  a create/patch/delete request and which fails for objects in a namespace that does not exist
+  yet;
+- otherwise, when something changes, kubernetes.core.k8s runs with the task's options, unchanged;
+  when nothing changes no write request is sent. (kubernetes.core's client-side apply patches any
+  object whose definition contains a list on every run, although nothing changes.)
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -97,11 +102,6 @@ class ActionModule(ActionBase):
             if args.get(unsupported) is not None:
                 raise AnsibleActionFail('ocpv.density.k8s_object: use definition, not %s' % unsupported)
 
-        if not self._play_context.check_mode:
-            result.update(self._execute_module(module_name='kubernetes.core.k8s', module_args=args,
-                                               task_vars=task_vars))
-            return result
-
         state = args.get('state') or 'present'
         if state not in _SUPPORTED_STATES:
             raise AnsibleActionFail('ocpv.density.k8s_object: state must be one of %s' % ', '.join(_SUPPORTED_STATES))
@@ -131,25 +131,37 @@ class ActionModule(ActionBase):
         info = self._execute_module(module_name='kubernetes.core.k8s_info', module_args=info_args,
                                     task_vars=task_vars)
         if info.get('failed'):
-            result.update(failed=True, msg='ocpv.density.k8s_object (check mode): reading %s %s failed: %s'
+            result.update(failed=True, msg='ocpv.density.k8s_object: reading %s %s failed: %s'
                           % (definition['kind'], metadata['name'], info.get('msg')))
             return result
         resources = info.get('resources') or []
         existing = resources[0] if resources else None
 
         after, method = planned_object(state, args.get('apply'), existing, definition)
-        if state == 'patched' and existing is None:
-            result['warnings'] = ["resource 'kind=%s,name=%s' was not found but will not be created as "
-                                  "'state' parameter has been set to 'patched'" % (definition['kind'], metadata['name'])]
-        before_shown, after_shown = _for_display(existing), _for_display(after)
         if state == 'absent':
             changed = existing is not None
         elif existing is None:
             changed = state != 'patched'
         else:
             changed = existing != after
-        result.update(changed=bool(changed), method=method, result=after or {},
-                      api_found=info.get('api_found', True), check_mode_reads_only=True)
+        diff = None
         if self._play_context.diff and changed:
-            result['diff'] = dict(before=before_shown, after=after_shown)
+            diff = dict(before=_for_display(existing), after=_for_display(after))
+
+        if changed and not self._play_context.check_mode:
+            # Something to change: the write is kubernetes.core.k8s's, unchanged.
+            module_result = self._execute_module(module_name='kubernetes.core.k8s', module_args=args,
+                                                 task_vars=task_vars)
+            if diff and 'diff' not in module_result and not module_result.get('failed'):
+                module_result['diff'] = diff  # kubernetes.core shows no diff for create and delete
+            result.update(module_result)
+            return result
+
+        if state == 'patched' and existing is None:
+            result['warnings'] = ["resource 'kind=%s,name=%s' was not found but will not be created as "
+                                  "'state' parameter has been set to 'patched'" % (definition['kind'], metadata['name'])]
+        result.update(changed=bool(changed), method=method, result=after or {},
+                      api_found=info.get('api_found', True))
+        if diff:
+            result['diff'] = diff
         return result

@@ -11,19 +11,21 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: k8s_object
-short_description: kubernetes.core.k8s, with a check mode that sends no write request
+short_description: kubernetes.core.k8s that sends a write request only when the object changes
 version_added: 0.1.0
 author:
   - ocpv.density maintainers
 description:
-  - Creates, applies, patches or deletes one Kubernetes object exactly as M(kubernetes.core.k8s)
-    does - outside check mode the task runs M(kubernetes.core.k8s) with the same options.
-  - In check mode M(kubernetes.core.k8s) 6.x asks the API server for a server-side dry run, which is
-    a create, patch or delete request in the audit log and fails for objects in a namespace that
-    does not exist yet. This module instead reads the object with M(kubernetes.core.k8s_info) and
-    computes the outcome on the controller with kubernetes.core's own client-side logic
-    (client-side apply, merge patch, create, delete). C(--check --diff) shows the change; the
-    only requests are reads.
+  - Creates, applies, patches or deletes one Kubernetes object as M(kubernetes.core.k8s) does.
+  - It first reads the object with M(kubernetes.core.k8s_info) and computes the outcome on the
+    controller with kubernetes.core's own client-side logic (client-side apply, merge patch,
+    create, delete). When the object would change, M(kubernetes.core.k8s) runs with the same
+    options; when it would not, no write request is sent (M(kubernetes.core.k8s) 6.x client-side
+    apply patches every object whose definition holds a list on every run, though nothing changes).
+  - In check mode nothing but that read is sent, and the computed change is reported with its diff.
+    (M(kubernetes.core.k8s) 6.x implements check mode as a server-side dry run - a create, patch or
+    delete request in the audit log, which also fails for objects in a namespace that does not
+    exist yet.)
   - Supports the options the ocpv.density roles use. C(template), C(src) and
     C(resource_definition) are not supported; pass the object as O(definition).
 options:

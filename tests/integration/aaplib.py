@@ -30,6 +30,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -45,7 +46,7 @@ SA_USER = f"system:serviceaccount:{SA_NAMESPACE}:{SA_NAME}"  # audit log user.us
 
 def _request(api, method, path, body=None):
     """Raw JSON request with the kubernetes ApiClient (no model classes); returns (status, data)."""
-    method, url, headers, body, _ = api.param_serialize(
+    method, url, headers, body, _post_params = api.param_serialize(
         method, path, header_params={"Accept": "application/json", "Content-Type": "application/json"},
         body=body, auth_settings=["BearerToken"])
     resp = api.call_api(method, url, headers, body, _request_timeout=30)
@@ -64,6 +65,13 @@ def bearer_token_credential(cluster, expiration_seconds=7200):
     """The inputs of an "OpenShift or Kubernetes API Bearer Token" credential for `cluster`:
     {'host', 'bearer_token', 'verify_ssl', 'ssl_ca_cert'} (ssl_ca_cert = PEM text, as in AAP)."""
     api = cluster.api_client()
+    deadline = time.monotonic() + 180
+    while True:  # a namespace still being deleted (an earlier test's teardown) cannot take new objects
+        status, namespace = _request(api, "GET", f"/api/v1/namespaces/{SA_NAMESPACE}")
+        if status == 404 or not (namespace or {}).get("metadata", {}).get("deletionTimestamp"):
+            break
+        assert time.monotonic() < deadline, f"namespace {SA_NAMESPACE} still terminating"
+        time.sleep(1)
     _ensure(api, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SA_NAMESPACE}})
     _ensure(api, f"/api/v1/namespaces/{SA_NAMESPACE}/serviceaccounts",
             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SA_NAME}})
