@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: profile
-author: ocpv.density maintainers
+author: ocpv.density maintainers (!UNKNOWN)
 version_added: 0.1.0
 short_description: Read a row of the ocpv.density profile table
 description:

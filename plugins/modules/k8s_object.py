@@ -14,7 +14,7 @@ module: k8s_object
 short_description: kubernetes.core.k8s that sends a write request only when the object changes
 version_added: 0.1.0
 author:
-  - ocpv.density maintainers
+  - ocpv.density maintainers (!UNKNOWN)
 description:
   - Creates, applies, patches or deletes one Kubernetes object as M(kubernetes.core.k8s) does.
   - It first reads the object with M(kubernetes.core.k8s_info) and computes the outcome on the
@@ -80,15 +80,17 @@ options:
     default: 5
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Reads the object and reports the change it would make; sends no write request.
+    details: Reads the object and reports the change it would make; sends no write request.
   diff_mode:
     support: full
-    description: The object before and after, without managedFields, status and the last-applied annotation.
+    details: The object before and after, without managedFields, status and the last-applied annotation.
   platform:
     platforms: posix
+    support: full
 notes:
   - Runs on the controller, like the kubernetes.core modules run against C(localhost).
 requirements:

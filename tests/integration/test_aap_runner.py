@@ -102,6 +102,9 @@ def test_apply_job_publishes_the_density_report(cluster, credential, tmp_path):
     assert report["pool"] == "worker"
     assert report["problems"] == []
     assert sorted(node["name"] for node in report["nodes"]) == ["worker-0", "worker-1", "worker-2", "worker-3"]
+    # verify_report_dir is relative to the job's cwd: in AAP the project directory
+    assert (pdd / "project" / "reports" / "density-report.md").is_file()
+    assert (pdd / "project" / "reports" / "density-report.json").is_file()
     # ansible-runner put it on disk exactly there (the artifact AWX stores), and nowhere else
     assert stats_artifact_on_disk(runner)["artifact_data"]["density_report"] == report
     assert not any(name.startswith("fact_cache") and files_containing(os.path.join(runner.config.artifact_dir, name), "density_report")

@@ -201,8 +201,10 @@ def test_user_kubeletconfig_is_merged_then_restored(site_cluster, tmp_path):
                                    "evictionSoft": {"nodefs.available": "15%"},
                                    "evictionSoftGracePeriod": {"nodefs.available": "1m"}}},
     }
+    rendered_before = get_pool(cluster)["spec"]["configuration"]["name"]
     custom_api(cluster).create_cluster_custom_object(MCFG, "v1", "kubeletconfigs", user_kc)
-    wait_for(lambda: settled(cluster), timeout=120, what="the user KubeletConfig to roll out")
+    wait_for(lambda: get_pool(cluster)["spec"]["configuration"]["name"] != rendered_before and settled(cluster),
+             timeout=180, what="the user KubeletConfig to render and roll out")
     reboots_before = counters(cluster)["reboots"]
 
     run = site(cluster, "overcommit=200", "verify_report_dir=%s" % (tmp_path / "r"))
