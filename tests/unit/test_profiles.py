@@ -4,7 +4,6 @@
 
 import pytest
 
-from ansible.errors import AnsibleLookupError
 from ansible_collections.ocpv.density.plugins.module_utils import profiles as p
 
 ROWS = ("tp-4.16", "manual-4.17", "hco-managed", "dropin-4.21", "native")
