@@ -40,7 +40,11 @@ class Run:
         self.failed = int(match.group(4)) if match else None
 
     def __repr__(self):
-        return "rc=%s changed=%s writes=%d\n%s" % (self.rc, self.changed, len(self.writes), self.output[-6000:])
+        # The failed task first (pytest shortens long messages), then the end of the output.
+        fatal = self.output.find("fatal:")
+        around = self.output[max(0, fatal - 1500):fatal + 2500] if fatal >= 0 else ""
+        return "rc=%s changed=%s writes=%s\n%s\n...\n%s" % (
+            self.rc, self.changed, describe_writes(self.writes), around, self.output[-3000:])
 
 
 def site(cluster, *extra_vars, check=False, diff=False):

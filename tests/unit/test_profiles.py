@@ -75,7 +75,7 @@ def run_lookup(expression):
                ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
     proc = subprocess.run([ansible, "localhost", "-m", "ansible.builtin.debug", "-a", "msg={{ %s }}" % expression],
-                          cwd=root, env=env, capture_output=True, text=True)
+                          cwd=root, env=env, capture_output=True, text=True, check=False)
     out = json.loads(proc.stdout)
     return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
