@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
 """Benchmarks of playbooks/site.yml against the local emulated OpenShift cluster (DESIGN section 7).
@@ -32,9 +31,9 @@ import contextlib
 import datetime
 import json
 import os
+import pickle
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -253,7 +252,7 @@ class Bench:
     def kubectl_apply(self, label, manifest, cache_dir):
         result = {'label': label}
         with self.window(result):
-            self.kubectl(['apply', '--server-side', '-f', manifest], cache_dir)
+            self.kubectl(['apply', '--server-side', '--force-conflicts', '-f', manifest], cache_dir)
         log('%s: %.2f s, %d requests' % (label, result['seconds'], len(result['events'])))
         return result
 
@@ -456,28 +455,26 @@ def phase_documented(bench, by_kind):
         with open(manifest, 'w') as f:
             json.dump(by_kind[kind], f)
         log('documented procedure: kubectl apply %s, wait for the pool' % kind)
-        bench.kubectl(['apply', '--server-side', '-f', manifest], cache)
+        bench.kubectl(['apply', '--server-side', '--force-conflicts', '-f', manifest], cache)
         previous = bench.kubectl_wait_pool(previous, cache)
     return {'reboots': bench.counters(), 'seconds': time.monotonic() - t0}
 
 
-def phase_scale(bench, workers, extra):
-    """The converge (and a no-op rerun) on a worker pool of 4 and of `workers` nodes, pool
-    maxUnavailable 100%; verify's per-node exec left out at both sizes (no pod matches)."""
+def phase_scale(bench, workers, extra, noop=False):
+    """The converge on a pool of `workers` nodes, pool maxUnavailable 100%; verify's per-node exec
+    left out (no pod matches its selector), so the run compares with the 4-worker converges
+    minus their execs."""
     scale_extra = dict(extra, verify_pod_selector='ocpv.density/bench=no-such-pod', verify_fail=False)
-    out = {}
-    for size in (4, workers):
-        bench.reset()
-        if size > 4:
-            add_workers(bench, size)
-        bench.kube.merge_patch(api_path(MCFG, 'machineconfigpools', 'worker'), {'spec': {'maxUnavailable': '100%'}})
-        cold = tempfile.mkdtemp(dir=bench.work)
-        run = {'converge': bench.playbook('scale-%d-converge' % size, scale_extra, cold)}
-        run['converge']['reboots'] = bench.counters()
-        run['managed'] = bench.managed_objects(run['converge']['events'])
-        run['noop'] = bench.playbook('scale-%d-noop' % size, scale_extra, cold)
-        out[size] = run
-    return out
+    bench.reset()
+    add_workers(bench, workers)
+    bench.kube.merge_patch(api_path(MCFG, 'machineconfigpools', 'worker'), {'spec': {'maxUnavailable': '100%'}})
+    cold = tempfile.mkdtemp(dir=bench.work)
+    run = {'size': workers, 'converge': bench.playbook('scale-%d-converge' % workers, scale_extra, cold)}
+    run['converge']['reboots'] = bench.counters()
+    run['managed'] = bench.managed_objects(run['converge']['events'])
+    if noop:
+        run['noop'] = bench.playbook('scale-%d-noop' % workers, scale_extra, cold)
+    return run
 
 
 def add_workers(bench, size):
@@ -508,9 +505,7 @@ def remove_workers(bench):
             bench.kube.delete(api_path('v1', 'nodes', name))
 
 
-def phase_python(args):
-    if args.skip_python:
-        return None
+def phase_python():
     log('python_scaling.py --markdown')
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'benchmarks', 'python_scaling.py'), '--markdown', '--repeat', '3'],
                           stdout=subprocess.PIPE, universal_newlines=True, check=True)
@@ -548,13 +543,13 @@ def request_rows(iterations):
              ('no-op rerun', 'noop', 1, 'noop'),
              ('kubectl apply --server-side (reset cluster, cold cache)', 'kubectl', None, None),
              ('kubectl apply --server-side again (no-op)', 'kubectl_noop', None, None)]
-    for title, key, per_object, _ in specs:
+    for title, key, per_object, _unused in specs:
         sums = [summarize(it[key]['events'], it['managed']) for it in iterations]
         total = median([s['total'] for s in sums])
         cats = dict((c, median([s['categories'].get(c, 0) for s in sums])) for c in CATEGORIES)
         target = None
         if per_object:
-            target = per_object * managed_count + max(1, cats['discovery'] or 0)
+            target = per_object * managed_count + (cats['discovery'] if key == 'converge' else 1)
         rows.append((title, total, cats, target))
     absent = [it for it in iterations if 'absent' in it]
     if absent:
@@ -576,8 +571,8 @@ def verb_table(iterations):
                    key=lambda vr: (vr.startswith('get discovery'), vr.split(' ', 1)[1], vr))
     lines = ['| verb resource | converge | no-op | kubectl apply | kubectl no-op |', '| --- | ---: | ---: | ---: | ---: |']
     for vr in names:
-        lines.append('| %s | %s |' % (vr, ' | '.join(fmt(median(counts[k][vr] + [0] * (len(iterations) - len(counts[k][vr]))))
-                                               for k in keys)))
+        cells = [fmt(median(counts[k][vr] + [0] * (len(iterations) - len(counts[k][vr])))) for k in keys]
+        lines.append('| %s | %s |' % (vr, ' | '.join(cells)))
     return lines
 
 
@@ -630,7 +625,7 @@ def report(bench, iterations, documented, scale, python_md, args):
          ('; not %s: the converge only paused and unpaused it, no net content' % ', '.join(it0['kubectl_skipped']))
          if it0['kubectl_skipped'] else ''))
     w('')
-    w('| run | requests | discovery | reads of managed objects | writes | other reads | pod exec | floor | target | met |')
+    w('| run | requests | discovery (kubectl: + OpenAPI) | reads of managed objects | writes | other reads | pod exec | floor | target | met |')
     w('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
     for title, total, cats, target in rows:
         floor = None
@@ -697,6 +692,13 @@ def report(bench, iterations, documented, scale, python_md, args):
         w('| state=absent (incl. its pool rollout wait %s) | %s | - | - | - | - |'
           % (fmt(absent[0]['wait_seconds']), fmt(absent[0]['seconds'])))
     w('')
+    single = [s for it in iterations for n, s in it['noop']['tasks'] if bench.module_of(n) == 'kubernetes.core.k8s_info'
+              and n in SINGLE_READS]
+    w('changed= of the no-op reruns: %s. One kubernetes.core.k8s_info task (one module process, one GET) takes '
+      'a median %s s in the no-op reruns; kubectl applies all %d objects in %s s.'
+      % (', '.join(str(it['noop']['changed']) for it in iterations), fmt(median(single), 2),
+         len(it0['kubectl_docs']), fmt(median(kap), 2)))
+    w('')
     w('Per run (converge w/o rollout / no-op / kubectl / kubectl no-op): '
       + '; '.join('%s / %s / %s / %s' % (fmt(a), fmt(b), fmt(x, 2), fmt(y, 2)) for a, b, x, y in zip(conv, noop, kap, knoop)) + '.')
     w('')
@@ -711,60 +713,89 @@ def report(bench, iterations, documented, scale, python_md, args):
         for name, n, secs in top:
             w('| %s%s | %s | %s |' % (name, (' (#%d)' % n) if n > 1 else '', bench.module_of(name), fmt(secs, 2)))
         w('')
-        w('By module (%s): ' % title + ', '.join('%s %s s in %d tasks' % (m, fmt(s), invocations[m])
-                                                  for m, s in by_module.most_common(8)) + '.')
+        top_modules = ['%s %s s in %d tasks' % (m, fmt(secs), invocations[m]) for m, secs in by_module.most_common(8)]
+        w('By module (%s): ' % title + ', '.join(top_modules) + '.')
         w('')
     if scale:
-        sizes = sorted(scale)
-        w('### Scale: worker pool of %s nodes' % ' vs '.join(str(s) for s in sizes))
-        w('')
-        w('Same cluster, pool `worker` patched to `maxUnavailable: 100%%` (so the emulated rollout of %d nodes '
-          'does not take %d x the reboot time), extra workers created as Node objects (kwok manages them); '
-          'verify\'s per-node exec left out at both sizes (`-e verify_pod_selector=<none> -e verify_fail=false`): '
-          'it is one exec per node, measured above. One run each.' % (sizes[-1], sizes[-1]))
-        w('')
-        w('| workers | converge requests | no-op requests | converge s (w/o rollout) | rollout wait s | no-op s | reboots | max nodes updating at once |')
-        w('| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |')
-        for size in sizes:
-            s = scale[size]
-            cv = s['converge']
-            w('| %d | %d | %d | %s | %s | %s | %s | %s |'
-              % (size, len(cv['events']), len(s['noop']['events']), fmt(cv['seconds'] - cv['wait_seconds']),
-                 fmt(cv['wait_seconds']), fmt(s['noop']['seconds']), reboots_text(cv['reboots']),
-                 fmt(cv['reboots'].get('max_updating', {}).get('worker'))))
-        w('')
-        small, big = scale[sizes[0]], scale[sizes[-1]]
-        diffs = []
-        for key in ('converge', 'noop'):
-            a = summarize(small[key]['events'], small['managed'])['by_verb_resource']
-            b = summarize(big[key]['events'], big['managed'])['by_verb_resource']
-            changed = ['%s %d -> %d' % (vr, a.get(vr, 0), b.get(vr, 0)) for vr in sorted(set(a) | set(b)) if a.get(vr, 0) != b.get(vr, 0)]
-            diffs.append('%s: %s' % (key, ', '.join(changed) if changed else 'identical by verb and resource'))
-        w('Requests that differ between the sizes: ' + '; '.join(diffs) + '.')
-        w('')
-        slow = []
-        a = dict(((n, i), s) for i, (n, s) in enumerate(small['converge']['tasks']))
-        small_t = collections.defaultdict(float)
-        for n, s in small['converge']['tasks']:
-            small_t[n] += s
-        big_t = collections.defaultdict(float)
-        for n, s in big['converge']['tasks']:
-            big_t[n] += s
-        for n in big_t:
-            if bench.module_of(n) != 'ocpv.density.mcp_wait' and big_t[n] - small_t.get(n, 0) > 1.0:
-                slow.append((big_t[n] - small_t.get(n, 0), n))
-        slow.sort(reverse=True)
-        del a
-        w('Tasks more than 1 s slower at %d workers (converge): ' % sizes[-1]
-          + (', '.join('%s +%s s (%s -> %s)' % (n, fmt(d), fmt(small_t.get(n, 0)), fmt(big_t[n])) for d, n in slow[:8]) or 'none')
-          + '.')
-        w('')
+        lines.extend(scale_report(bench, iterations, scale))
     if python_md:
         w('### Python parts (benchmarks/python_scaling.py, this run)')
         w('')
         lines.extend(python_md.strip().splitlines())
         w('')
     return '\n'.join(lines) + '\n'
+
+
+SINGLE_READS = (  # k8s_info tasks that read one object, no loop, no retries
+    'ocpv.density.preflight : preflight | Read the Infrastructure (control plane topology)',
+    'ocpv.density.preflight : preflight | Read the ClusterVersion',
+    'ocpv.density.hco : hco | Read the HyperConverged CR',
+    'ocpv.density.verify : verify | Read the wasp-agent DaemonSet',
+    'ocpv.density.namespace : namespace | Read the SCC ClusterRole',
+)
+EXEC_TASK = 'ocpv.density.verify : verify | Read swap on every node (in its wasp-agent pod)'
+EXEC_VR = 'get pods/exec'
+
+
+def scale_report(bench, iterations, scale):
+    size = scale['size']
+    workers = len([n for n in bench.info.nodes if n.startswith('worker-')])
+    lines = ['### Scale: %d vs %d workers' % (workers, size), '']
+    w = lines.append
+    w('Pool `worker` patched to `maxUnavailable: 100%%` for the %d-worker run (so the emulated rollout does '
+      'not take %d x the reboot time: excluded anyway, as the mcp_wait task); the extra workers are Node objects '
+      'created through the API, kwok keeps them Ready. verify\'s per-node exec is left out of that run '
+      '(`-e verify_pod_selector=<matches nothing> -e verify_fail=false`): the %d-worker column is the converges '
+      'above without their execs (`%s` requests and the exec task).' % (size, size, workers, EXEC_VR))
+    w('')
+    small = collections.defaultdict(list)
+    for it in iterations:
+        c = summarize(it['converge']['events'], it['managed'])['by_verb_resource']
+        for vr in set(c) | set(small):
+            small[vr].append(c.get(vr, 0))
+    small = dict((vr, median(v + [0] * (len(iterations) - len(v)))) for vr, v in small.items() if vr != EXEC_VR)
+    big = summarize(scale['converge']['events'], scale['managed'])['by_verb_resource']
+    conv_small = median([it['converge']['seconds'] - it['converge']['wait_seconds'] - sum(
+        s for n, s in it['converge']['tasks'] if n == EXEC_TASK) for it in iterations])
+    cv = scale['converge']
+    exec_secs = median([sum(s for n, s in it['converge']['tasks'] if n == EXEC_TASK) for it in iterations])
+    w('| workers | converge requests | converge s (w/o rollout, w/o exec) | rollout wait s | reboots | max nodes updating at once |')
+    w('| ---: | ---: | ---: | ---: | --- | ---: |')
+    w('| %d | %s | %s | %s | %s | %s |' % (
+        workers, fmt(sum(small.values())), fmt(conv_small),
+        fmt(median([it['converge']['wait_seconds'] for it in iterations])),
+        reboots_text(iterations[0]['converge']['reboots']),
+        fmt(iterations[0]['converge']['reboots'].get('max_updating', {}).get('worker'))))
+    w('| %d | %d | %s | %s | %s | %s |' % (
+        size, sum(big.values()), fmt(cv['seconds'] - cv['wait_seconds']), fmt(cv['wait_seconds']),
+        reboots_text(cv['reboots']), fmt(cv['reboots'].get('max_updating', {}).get('worker'))))
+    w('')
+    changed = ['%s %s -> %d' % (vr, fmt(small.get(vr, 0)), big.get(vr, 0)) for vr in sorted(set(small) | set(big))
+               if vr != EXEC_VR and small.get(vr, 0) != big.get(vr, 0)]
+    w('Requests that differ (%d -> %d workers): %s. The per-node read left out: verify execs once per node '
+      '(%s requests per node at %d workers; its task took %s s, %s s per node).'
+      % (workers, size, ', '.join(changed) if changed else 'none',
+         fmt(median([summarize(it['converge']['events'], it['managed'])['by_verb_resource'].get(EXEC_VR, 0)
+                     for it in iterations]) / workers, 1), workers, fmt(exec_secs), fmt(exec_secs / workers)))
+    w('')
+    small_t = collections.defaultdict(list)
+    for it in iterations:
+        per = collections.defaultdict(float)
+        for n, s in it['converge']['tasks']:
+            per[n] += s
+        for n, s in per.items():
+            small_t[n].append(s)
+    small_t = dict((n, median(v)) for n, v in small_t.items())
+    big_t = collections.defaultdict(float)
+    for n, s in cv['tasks']:
+        big_t[n] += s
+    slow = sorted(((big_t[n] - small_t.get(n, 0), n) for n in big_t
+                   if bench.module_of(n) != 'ocpv.density.mcp_wait' and big_t[n] - small_t.get(n, 0) > 1.0), reverse=True)
+    w('Tasks more than 1 s slower at %d workers: ' % size
+      + (', '.join('%s +%s s (%s -> %s)' % (n, fmt(d), fmt(small_t.get(n, 0)), fmt(big_t[n])) for d, n in slow[:8]) or 'none')
+      + '.')
+    w('')
+    return lines
 
 
 def write_readme(text):
@@ -781,6 +812,17 @@ def write_readme(text):
         f.write(new)
 
 
+class ReportContext:
+    """What report() needs of a Bench; rebuilt from the saved raw results by --report-from."""
+
+    def __init__(self, info):
+        self.info = info
+        self.task_modules = task_module_map()
+
+    def module_of(self, profile_name):
+        return self.task_modules.get(profile_name.split(' : ', 1)[-1].strip(), '?')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--name', default='bench', help='local cluster name (default bench)')
@@ -788,10 +830,20 @@ def main():
     parser.add_argument('--overcommit', type=int, default=150)
     parser.add_argument('--scale-workers', type=int, default=500, help='worker pool size of the scale run (0: skip)')
     parser.add_argument('--skip-documented', action='store_true', help='skip the documented two-rollout procedure')
-    parser.add_argument('--skip-python', action='store_true', help='skip benchmarks/python_scaling.py')
+    parser.add_argument('--python', action='store_true', help='also run benchmarks/python_scaling.py --repeat 3 (about 1-2 min)')
     parser.add_argument('--no-readme', action='store_true', help='print only; do not update benchmarks/README.md')
     parser.add_argument('--keep', action='store_true', help='keep the cluster (default: stop it if this run started it)')
+    parser.add_argument('--report-from', metavar='RAW', help='only render the report from the raw.pickle of an earlier run')
     args = parser.parse_args()
+    if args.report_from:
+        with open(args.report_from, 'rb') as f:
+            raw = pickle.load(f)
+        text = report(ReportContext(argparse.Namespace(**raw['info'])), raw['iterations'], raw['documented'],
+                      raw['scale'], raw['python_md'], argparse.Namespace(**raw['args'])) + raw['footer']
+        print(text)
+        if not args.no_readme:
+            write_readme(text)
+        return
     args.argv = sys.argv[1:]
     args.load = '%.1f' % os.getloadavg()[0]
     t0 = time.monotonic()
@@ -802,28 +854,29 @@ def main():
         iterations = phase_iterations(bench, args.runs, extra)
         documented = None if args.skip_documented else phase_documented(bench, bench.by_kind)
         scale = phase_scale(bench, args.scale_workers, extra) if args.scale_workers else None
-        python_md = phase_python(args)
-        text = report(bench, iterations, documented, scale, python_md, args)
-        text += '\nBenchmark wall time: %.0f s.\n' % (time.monotonic() - t0)
-        raw = os.path.join(bench.work, 'results.json')
-        with open(raw, 'w') as f:
-            json.dump({'iterations': [dict((k, dict((kk, vv) for kk, vv in v.items() if kk != 'events') if isinstance(v, dict) else None)
-                                           for k, v in it.items() if k != 'managed') for it in iterations]},
-                      f, indent=1, default=str)
+        python_md = phase_python() if args.python else None
+        footer = '\nBenchmark wall time: %.0f s (load average at the end %.1f).\n' % (time.monotonic() - t0, os.getloadavg()[0])
+        raw = {'iterations': iterations, 'documented': documented, 'scale': scale, 'python_md': python_md, 'footer': footer,
+               'info': dict(name=bench.info.name, release=bench.info.release, topology=bench.info.topology,
+                            nodes=list(bench.info.nodes)),
+               'args': dict(argv=args.argv, load=args.load)}
+        with open(os.path.join(bench.work, 'raw.pickle'), 'wb') as f:
+            pickle.dump(raw, f)
+        text = report(bench, iterations, documented, scale, python_md, args) + footer
         print(text)
         if not args.no_readme:
             write_readme(text)
             log('benchmarks/README.md updated')
     finally:
-        if scale_left_nodes(bench):
-            remove_workers(bench)
         if bench.started and not args.keep:
             log('cluster %s: down' % args.name)
             localcluster.down(args.name, quiet=True)
         else:
+            if scale_left_nodes(bench):
+                remove_workers(bench)
             with contextlib.suppress(Exception):
                 bench.reset()
-        log('logs: %s' % bench.work)
+        log('logs and raw results: %s' % bench.work)
 
 
 def scale_left_nodes(bench):
