@@ -469,10 +469,11 @@ def _kubeconfig(pki, server, stem, cluster_name):
 
 
 AUDIT_POLICY = """\
-# Everything at Metadata level, once per request (ResponseComplete; RequestReceived omitted).
+# Everything at Metadata level, once per request: only ResponseComplete (RequestReceived, and the
+# ResponseStarted that long-running requests such as watches add, are omitted).
 apiVersion: audit.k8s.io/v1
 kind: Policy
-omitStages: ["RequestReceived"]
+omitStages: ["RequestReceived", "ResponseStarted"]
 rules:
   - level: Metadata
 """
