@@ -94,6 +94,25 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _supports_check_mode = True
 
+    def _module_args(self, module, args):
+        """args plus the play's module_defaults for `module` (e.g. group/kubernetes.core.k8s
+        auth settings), as the modules would get them if they were the task's action."""
+        try:  # ansible-core >= 2.19
+            from ansible.executor.module_common import _apply_action_arg_defaults
+            return _apply_action_arg_defaults(module, self._task, args, self._templar)
+        except ImportError:
+            pass
+        try:  # ansible-core 2.16 - 2.18
+            from ansible.executor.module_common import get_action_args_with_defaults
+            return get_action_args_with_defaults(module, args, self._task.module_defaults, self._templar,
+                                                 action_groups=self._task._parent._play._action_groups)
+        except ImportError:
+            return args
+
+    def _run_module(self, module, args, task_vars):
+        return self._execute_module(module_name=module, module_args=self._module_args(module, args),
+                                    task_vars=task_vars)
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -128,8 +147,7 @@ class ActionModule(ActionBase):
         info_args.update(api_version=definition['apiVersion'], kind=definition['kind'], name=metadata['name'])
         if metadata.get('namespace'):
             info_args['namespace'] = metadata['namespace']
-        info = self._execute_module(module_name='kubernetes.core.k8s_info', module_args=info_args,
-                                    task_vars=task_vars)
+        info = self._run_module('kubernetes.core.k8s_info', info_args, task_vars)
         if info.get('failed'):
             result.update(failed=True, msg='ocpv.density.k8s_object: reading %s %s failed: %s'
                           % (definition['kind'], metadata['name'], info.get('msg')))
@@ -150,8 +168,7 @@ class ActionModule(ActionBase):
 
         if changed and not self._play_context.check_mode:
             # Something to change: the write is kubernetes.core.k8s's, unchanged.
-            module_result = self._execute_module(module_name='kubernetes.core.k8s', module_args=args,
-                                                 task_vars=task_vars)
+            module_result = self._run_module('kubernetes.core.k8s', args, task_vars)
             if diff and 'diff' not in module_result and not module_result.get('failed'):
                 module_result['diff'] = diff  # kubernetes.core shows no diff for create and delete
             result.update(module_result)

@@ -1,0 +1,82 @@
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+"""plugins/action/k8s_object.py: the client-side outcome that decides whether a write is needed
+(and is all that check mode reports)."""
+
+import json
+
+from ansible_collections.ocpv.density.plugins.action.k8s_object import LAST_APPLIED, _for_display, planned_object
+
+DESIRED = {
+    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+    "metadata": {"name": "ocpv-density-wasp-agent", "labels": {"app.kubernetes.io/managed-by": "ocpv.density"}},
+    "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
+}
+
+
+def applied(obj, **server_fields):
+    """What the API server returns after a client-side apply of obj."""
+    live = json.loads(json.dumps(obj))
+    live["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(obj, separators=(",", ":"), sort_keys=True)}
+    live["metadata"].update(uid="u1", resourceVersion="7", creationTimestamp="2026-01-01T00:00:00Z",
+                            managedFields=[{"manager": "x"}])
+    live.update(server_fields)
+    return live
+
+
+def test_apply_of_an_unchanged_object_with_lists_changes_nothing():
+    # kubernetes.core's own apply would PATCH here (its list handling always yields a patch).
+    live = applied(DESIRED)
+    after, method = planned_object("present", True, live, DESIRED)
+    assert method == "apply"
+    assert after == live
+
+
+def test_apply_detects_a_changed_list_and_server_defaults_do_not_count():
+    live = applied(DESIRED)
+    live["metadata"]["labels"]["added-by-someone"] = "x"  # not ours: kept, no change
+    assert planned_object("present", True, live, DESIRED)[0] == live
+    wanted = json.loads(json.dumps(DESIRED))
+    wanted["rules"][0]["verbs"] = ["get", "list"]
+    after = planned_object("present", True, live, wanted)[0]
+    assert after != live
+    assert after["rules"][0]["verbs"] == ["get", "list"]
+    assert after["metadata"]["labels"]["added-by-someone"] == "x"
+
+
+def test_apply_adopts_an_object_without_last_applied():
+    live = json.loads(json.dumps(DESIRED))
+    after = planned_object("present", True, live, DESIRED)[0]
+    assert LAST_APPLIED in after["metadata"]["annotations"]
+
+
+def test_create():
+    after, method = planned_object("present", True, None, DESIRED)
+    assert method == "create"
+    assert after["rules"] == DESIRED["rules"]
+    after, method = planned_object("present", False, None, DESIRED)
+    assert after == DESIRED
+
+
+def test_merge_patch_removes_nulls_and_merges_maps():
+    live = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "a", "annotations": {"k": "v", "keep": "1"}},
+            "spec": {"kubeletConfig": {"maxPods": 300, "failSwapOn": False, "evictionSoft": {"memory.available": "1Gi"}}}}
+    patch = {"metadata": {"name": "a", "annotations": {"k": None}},
+             "spec": {"kubeletConfig": {"failSwapOn": True, "evictionSoft": None}}}
+    after, method = planned_object("patched", False, live, patch)
+    assert method == "patch"
+    assert after["metadata"]["annotations"] == {"keep": "1"}
+    assert after["spec"]["kubeletConfig"] == {"maxPods": 300, "failSwapOn": True}
+    assert planned_object("patched", False, None, patch) == (None, "patch")
+
+
+def test_delete():
+    assert planned_object("absent", False, applied(DESIRED), DESIRED) == (None, "delete")
+
+
+def test_display_drops_noise_only():
+    shown = _for_display(applied(DESIRED, status={"x": 1}))
+    assert "managedFields" not in shown["metadata"] and "annotations" not in shown["metadata"]
+    assert "status" not in shown
+    assert shown["rules"] == DESIRED["rules"]
+    assert _for_display(None) == {}
