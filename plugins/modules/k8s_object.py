@@ -3,8 +3,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
 
-# Documentation only: the work is done by the action plugin plugins/action/k8s_object.py.
-
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
@@ -17,11 +15,11 @@ author:
   - ocpv.density maintainers (!UNKNOWN)
 description:
   - Creates, applies, patches or deletes one Kubernetes object as M(kubernetes.core.k8s) does.
-  - It first reads the object with M(kubernetes.core.k8s_info) and computes the outcome on the
-    controller with kubernetes.core's own client-side logic (client-side apply, merge patch,
-    create, delete). When the object would change, M(kubernetes.core.k8s) runs with the same
-    options; when it would not, no write request is sent (M(kubernetes.core.k8s) 6.x client-side
-    apply patches every object whose definition holds a list on every run, though nothing changes).
+  - It reads the object once and sends at most one write request, only when the object changes -
+    a create, a delete, or a JSON merge patch computed with kubernetes.core's own client-side apply
+    (three-way merge with the C(kubectl.kubernetes.io/last-applied-configuration) annotation).
+    M(kubernetes.core.k8s) 6.x reads the object again before every write, and its client-side
+    apply patches every object whose definition holds a list on every run, though nothing changes.
   - In check mode nothing but that read is sent, and the computed change is reported with its diff.
     (M(kubernetes.core.k8s) 6.x implements check mode as a server-side dry run - a create, patch or
     delete request in the audit log, which also fails for objects in a namespace that does not
@@ -48,11 +46,12 @@ options:
     default: false
   merge_type:
     description:
-      - Patch type for V(patched) and updates. Use V(merge) for custom resources (they do not take
-        strategic merge). In check mode a JSON merge patch is computed.
+      - Every update and patch is a JSON merge patch (it works for built-in and custom resources
+        alike, and its result is exactly what check mode and diff show). Accepted for task
+        arguments written for M(kubernetes.core.k8s); only V(merge) is allowed.
     type: list
     elements: str
-    choices: [json, merge, strategic-merge]
+    choices: [merge]
   api_version:
     description: API version, for example V(apps/v1).
     type: str
@@ -67,15 +66,16 @@ options:
     description: Namespace of the object.
     type: str
   wait:
-    description: Passed to M(kubernetes.core.k8s) (not in check mode).
+    description:
+      - With O(state=absent), wait until the object is gone (finalizers done). Not in check mode.
     type: bool
     default: false
   wait_timeout:
-    description: Passed to M(kubernetes.core.k8s).
+    description: Seconds to wait for O(wait).
     type: int
     default: 120
   wait_sleep:
-    description: Passed to M(kubernetes.core.k8s).
+    description: Seconds between two reads while waiting.
     type: int
     default: 5
 extends_documentation_fragment:
@@ -92,7 +92,9 @@ attributes:
     platforms: posix
     support: full
 notes:
-  - Runs on the controller, like the kubernetes.core modules run against C(localhost).
+  - Runs where the kubernetes.core modules run (usually C(localhost)).
+  - A write that meets a conflict (the object changed since the read) fails with a message saying
+    so; a rerun reads the new state.
 requirements:
   - kubernetes.core collection
   - kubernetes >= 24.2.0
@@ -140,3 +142,143 @@ diff:
   returned: when changed and in diff mode
   type: dict
 """
+
+import copy
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as logic
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    HAS_K8S_CORE = None
+except ImportError:  # reported by main()
+    AUTH_ARG_SPEC = {}
+    HAS_K8S_CORE = traceback.format_exc()
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+except ImportError:  # AnsibleK8SModule reports the missing library
+    DynamicApiError = NotFoundError = ResourceNotFoundError = Exception
+
+
+def argument_spec():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(
+        definition=dict(type='dict'),
+        state=dict(type='str', default='present', choices=list(logic.STATES)),
+        apply=dict(type='bool', default=False),
+        merge_type=dict(type='list', elements='str', choices=['merge']),
+        api_version=dict(type='str', default='v1'),
+        kind=dict(type='str'),
+        name=dict(type='str'),
+        namespace=dict(type='str'),
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=120),
+        wait_sleep=dict(type='int', default=5),
+    )
+    return spec
+
+
+def wanted_definition(params):
+    definition = copy.deepcopy(params['definition'] or {})
+    metadata = definition.setdefault('metadata', {})
+    definition.setdefault('apiVersion', params['api_version'])
+    for key, option, where in (('kind', 'kind', definition), ('name', 'name', metadata),
+                               ('namespace', 'namespace', metadata)):
+        if params[option] and not where.get(key):
+            where[key] = params[option]
+    return definition
+
+
+def api_error(exc, doing):
+    status = getattr(exc, 'status', None)
+    summary = getattr(exc, 'summary', None)
+    message = summary() if callable(summary) else str(exc)
+    if status == 409:
+        return ('%s: conflict, the object was changed by another writer since it was read (%s); '
+                'nothing was written by this task, run again' % (doing, message))
+    return '%s failed (HTTP %s): %s' % (doing, status, message)
+
+
+def wait_gone(resource, name, namespace, timeout, sleep):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            resource.get(name=name, namespace=namespace)
+        except NotFoundError:
+            return True
+        time.sleep(sleep)
+    return False
+
+
+def run(module, client):
+    params = module.params
+    try:
+        definition = wanted_definition(params)
+        api_version, kind, name, namespace = logic.identity(definition)
+    except ValueError as e:
+        module.fail_json(msg='ocpv.density.k8s_object: %s' % e)
+    what = '%s %s%s' % (kind, namespace + '/' if namespace else '', name)
+    try:
+        resource = client.resource(kind, api_version)
+    except ResourceNotFoundError:
+        module.fail_json(msg='ocpv.density.k8s_object: the API server has no %s in %s (is its CRD installed?)'
+                         % (kind, api_version), api_found=False)
+    if not resource.namespaced:
+        namespace = None
+    try:
+        existing = resource.get(name=name, namespace=namespace).to_dict()
+    except NotFoundError:
+        existing = None
+    except DynamicApiError as e:
+        module.fail_json(msg=api_error(e, 'reading ' + what))
+
+    plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
+    result = dict(changed=plan.changed, method=plan.method, api_found=True)
+    if module._diff and plan.changed:
+        result['diff'] = dict(before=logic.for_display(existing), after=logic.for_display(plan.after))
+    if params['state'] == 'patched' and existing is None:
+        module.warn("%s was not found; state=patched does not create it" % what)
+
+    if plan.changed and not module.check_mode:
+        try:
+            if plan.method == 'create':
+                written = resource.create(body=plan.body, namespace=namespace)
+            elif plan.method == 'delete':
+                written = resource.delete(name=name, namespace=namespace)
+            else:
+                written = resource.patch(body=plan.body, name=name, namespace=namespace,
+                                         content_type=logic.MERGE_PATCH)
+        except DynamicApiError as e:
+            module.fail_json(msg=api_error(e, '%s of %s' % (plan.method, what)), **result)
+        if plan.method == 'delete':
+            if params['wait'] and not wait_gone(resource, name, namespace, params['wait_timeout'], params['wait_sleep']):
+                module.fail_json(msg='%s still exists after %s s (finalizers?)' % (what, params['wait_timeout']),
+                                 **result)
+            result['result'] = {}
+        else:
+            result['result'] = written.to_dict()
+    else:
+        result['result'] = plan.after or {}
+    module.exit_json(**result)
+
+
+def main():
+    if HAS_K8S_CORE:
+        AnsibleModule(argument_spec={}).fail_json(msg='ocpv.density.k8s_object needs the kubernetes.core collection',
+                                                  exception=HAS_K8S_CORE)
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        run(module, get_api_client(module))
+    except CoreException as e:
+        module.fail_from_exception(e)
+
+
+if __name__ == '__main__':
+    main()

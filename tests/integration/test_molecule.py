@@ -49,4 +49,5 @@ def test_molecule_scenario(fresh_cluster, scenario):
                           capture_output=True, text=True, timeout=TIMEOUT, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-8000:]
-    assert "Idempotence completed successfully" in output, output[-4000:]
+    assert "idempotence: Executed: Successful" in output, output[-4000:]
+    assert "Another version of" not in output, "molecule ran a copy of the collection, not the checkout"

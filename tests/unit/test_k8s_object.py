@@ -1,11 +1,19 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""plugins/action/k8s_object.py: the client-side outcome that decides whether a write is needed
-(and is all that check mode reports)."""
+"""plugins/module_utils/k8s_object.py: the outcome that decides whether a write is needed, the one
+write request that makes it (and all that check mode reports)."""
 
 import json
 
-from ansible_collections.ocpv.density.plugins.action.k8s_object import LAST_APPLIED, _for_display, planned_object
+import pytest
+from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch
+from ansible_collections.ocpv.density.plugins.module_utils.k8s_object import (
+    LAST_APPLIED, for_display as _for_display, identity, merge_patch, plan)
+
+
+def planned_object(state, apply, existing, definition):
+    result = plan(state, apply, existing, definition, apply_patch)
+    return result.after, result.method
 
 DESIRED = {
     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -80,3 +88,35 @@ def test_display_drops_noise_only():
     assert "status" not in shown
     assert shown["rules"] == DESIRED["rules"]
     assert _for_display(None) == {}
+
+
+def test_the_write_sent_produces_the_planned_object():
+    live = applied(DESIRED)
+    wanted = json.loads(json.dumps(DESIRED))
+    wanted["rules"][0]["verbs"] = ["get"]
+    step = plan("present", True, live, wanted, apply_patch)
+    assert step.changed and step.method == "apply"
+    assert merge_patch(live, step.body) == step.after  # the API server applies the merge patch
+    assert not plan("present", True, live, DESIRED, apply_patch).changed
+    assert plan("present", True, live, DESIRED, apply_patch).body is None  # no write at all
+
+
+def test_update_and_patched_send_the_definition_as_merge_patch():
+    live = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": "1"}}
+    step = plan("present", False, live, {"metadata": {"name": "a"}, "data": {"y": "2"}})
+    assert step.method == "update" and step.after["data"] == {"x": "1", "y": "2"}
+    assert plan("patched", False, live, {"data": {"x": "1"}}).changed is False
+    assert plan("absent", False, None, live).changed is False
+    assert plan("absent", False, live, live).changed is True
+
+
+def test_bad_state_and_incomplete_definitions_are_named():
+    with pytest.raises(ValueError, match="state must be one of present, absent, patched"):
+        plan("gone", False, None, DESIRED)
+    with pytest.raises(ValueError, match="metadata.name is required"):
+        identity({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})
+    with pytest.raises(ValueError, match="kind is required"):
+        identity({"apiVersion": "v1", "metadata": {"name": "a"}})
+    with pytest.raises(ValueError, match="single object"):
+        identity([DESIRED])
+    assert identity(DESIRED) == ("rbac.authorization.k8s.io/v1", "ClusterRole", "ocpv-density-wasp-agent", None)

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+"""What ocpv.density.k8s_object sends: pure logic, no cluster access.
+
+From the object as read (or None) and the wanted definition, ``plan`` computes the object after
+the change, whether anything changes, and the one write request that makes it so. The module
+reads once and writes at most once; kubernetes.core.k8s reads the object again before every
+write and, with client-side apply, patches objects holding a list on every run.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import json
+
+LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+MERGE_PATCH = 'application/merge-patch+json'
+STATES = ('present', 'absent', 'patched')
+
+
+def merge_patch(current, patch):
+    """RFC 7386 JSON merge patch of ``patch`` onto ``current`` (a new object)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(current) if isinstance(current, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _without_nulls(obj):
+    if isinstance(obj, dict):
+        return dict((k, _without_nulls(v)) for k, v in obj.items() if v is not None)
+    return obj
+
+
+def annotate(desired):
+    """The last-applied annotation kubectl (and kubernetes.core) keep for client-side apply."""
+    return {'metadata': {'annotations': {
+        LAST_APPLIED: json.dumps(desired, separators=(',', ':'), indent=None, sort_keys=True)}}}
+
+
+def for_display(obj):
+    """The object without the fields that only add noise to a diff."""
+    if not obj:
+        return {}
+    shown = copy.deepcopy(obj)
+    metadata = shown.get('metadata') or {}
+    for key in ('managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp'):
+        metadata.pop(key, None)
+    annotations = metadata.get('annotations')
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+        if not annotations:
+            metadata.pop('annotations')
+    shown.pop('status', None)
+    return shown
+
+
+class Plan(object):
+    """after: the object afterwards (None when deleted or not created); method: create, apply,
+    update, patch or delete; changed; body: what the write request sends (None: no write)."""
+
+    def __init__(self, after, method, changed, body=None):
+        self.after = after
+        self.method = method
+        self.changed = changed
+        self.body = body if changed else None
+
+
+def plan(state, apply, existing, definition, apply_patch=None):
+    """The change from ``existing`` (dict or None) to ``definition``.
+
+    ``apply_patch(actual, desired) -> (actual, patch)`` is kubernetes.core's client-side apply
+    (three-way merge with the last-applied annotation); required when ``apply`` is true and the
+    object exists. Every write except create and delete is a JSON merge patch whose result is
+    ``after``.
+    """
+    if state not in STATES:
+        raise ValueError('state must be one of %s, not %r' % (', '.join(STATES), state))
+    if state == 'absent':
+        return Plan(None, 'delete', existing is not None, body={})
+    if state == 'patched':
+        if existing is None:
+            return Plan(None, 'patch', False)
+        after = merge_patch(existing, definition)
+        return Plan(after, 'patch', after != existing, body=definition)
+    if existing is None:
+        body = merge_patch(definition, annotate(definition)) if apply else _without_nulls(copy.deepcopy(definition))
+        return Plan(body, 'create', True, body=body)
+    if apply:
+        actual, patch = apply_patch(existing, definition)
+        after = merge_patch(actual, patch)
+        return Plan(after, 'apply', after != existing, body=patch)
+    after = merge_patch(existing, definition)
+    return Plan(after, 'update', after != existing, body=definition)
+
+
+def identity(definition):
+    """(apiVersion, kind, name, namespace) of a definition; ValueError naming what is missing."""
+    if not isinstance(definition, dict):
+        raise ValueError('definition must be a single object (a dict)')
+    metadata = definition.get('metadata') or {}
+    for key, value in (('apiVersion', definition.get('apiVersion')), ('kind', definition.get('kind')),
+                       ('metadata.name', metadata.get('name'))):
+        if not value:
+            raise ValueError('%s is required (in definition or as an option)' % key)
+    return definition['apiVersion'], definition['kind'], metadata['name'], metadata.get('namespace')

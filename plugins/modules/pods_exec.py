@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pods_exec
+short_description: Run one read-only command in many pods, a few at a time, in one task
+version_added: 0.1.0
+author:
+  - ocpv.density maintainers (!UNKNOWN)
+description:
+  - Runs the same command in each of O(pods) (for example the wasp-agent pod of every node, to read
+    the node's C(/proc/meminfo)) and returns what each printed and its exit code.
+  - One module process and up to O(parallel) exec streams at a time, instead of one
+    M(kubernetes.core.k8s_exec) task (one process, one stream) per pod; the API requests are the
+    same, one C(pods/exec) per pod.
+  - Meant for reads. It runs in check mode too (the command is expected not to change anything)
+    and always reports C(changed=false).
+options:
+  namespace:
+    description: Namespace of the pods.
+    type: str
+    required: true
+  pods:
+    description: Names of the pods.
+    type: list
+    elements: str
+    required: true
+  container:
+    description: Container to run the command in. Required when a pod has more than one.
+    type: str
+  command:
+    description: The command, split like a shell would (C(shlex)); no shell unless you run one.
+    type: str
+    required: true
+  parallel:
+    description: Exec streams open at once (1-50).
+    type: int
+    default: 10
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    details: Runs the command (it must be a read) and reports no change.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+requirements:
+  - kubernetes.core collection
+  - kubernetes >= 24.2.0
+seealso:
+  - module: kubernetes.core.k8s_exec
+"""
+
+EXAMPLES = r"""
+- name: Read /proc/meminfo of every node through its wasp-agent pod
+  ocpv.density.pods_exec:
+    namespace: wasp
+    pods: [wasp-agent-abcde, wasp-agent-fghij]
+    container: wasp-agent
+    command: sh -c 'grep -E "^(MemTotal|SwapTotal):" "${FSROOT:-/host}/proc/meminfo"'
+  register: meminfo
+"""
+
+RETURN = r"""
+results:
+  description: One entry per pod, in the order of O(pods).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    pod:
+      description: Pod name.
+      type: str
+    rc:
+      description: Exit code of the command (-1 when it could not be run).
+      type: int
+    stdout:
+      description: What the command printed.
+      type: str
+    stderr:
+      description: What the command printed on stderr.
+      type: str
+    failed:
+      description: True when the command could not be run or exited non-zero.
+      type: bool
+    msg:
+      description: Why the command could not be run.
+      type: str
+      returned: when it could not be run
+"""
+
+import copy
+import shlex
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    HAS_K8S_CORE = None
+except ImportError:  # reported by main()
+    AUTH_ARG_SPEC = {}
+    HAS_K8S_CORE = traceback.format_exc()
+
+try:
+    import yaml
+    from kubernetes import client as k8s_client
+    from kubernetes.stream import stream
+except ImportError:  # AnsibleK8SModule reports the missing library
+    pass
+
+
+def exec_in_pod(configuration, namespace, pod, container, command):
+    """Run `command` in `pod`; a dict as in RETURN. Its own ApiClient: stream() patches the client
+    it is given for the duration of the call, so threads must not share one."""
+    kwargs = {'container': container} if container else {}
+    try:
+        api = k8s_client.CoreV1Api(k8s_client.ApiClient(configuration))
+        resp = stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=command, stdout=True,
+                      stderr=True, stdin=False, tty=False, _preload_content=False, **kwargs)
+        stdout, stderr = [], []
+        while resp.is_open():
+            resp.update(timeout=1)
+            if resp.peek_stdout():
+                stdout.append(resp.read_stdout())
+            if resp.peek_stderr():
+                stderr.append(resp.read_stderr())
+        status = yaml.safe_load(resp.read_channel(3) or '{}') or {}
+        resp.close()
+    except Exception as e:  # pylint: disable=broad-except  # reported per pod, the others go on
+        return dict(pod=pod, rc=-1, stdout='', stderr='', failed=True, msg='exec in pod %s/%s failed: %s'
+                    % (namespace, pod, e))
+    if status.get('status') == 'Success':
+        rc = 0
+    else:
+        try:
+            rc = int(status['details']['causes'][0]['message'])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return dict(pod=pod, rc=-1, stdout=''.join(stdout), stderr=''.join(stderr), failed=True,
+                        msg='exec in pod %s/%s: %s' % (namespace, pod, status.get('message') or status))
+    return dict(pod=pod, rc=rc, stdout=''.join(stdout), stderr=''.join(stderr), failed=rc != 0)
+
+
+def main():
+    if HAS_K8S_CORE:
+        AnsibleModule(argument_spec={}).fail_json(msg='ocpv.density.pods_exec needs the kubernetes.core collection',
+                                                  exception=HAS_K8S_CORE)
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(
+        namespace=dict(type='str', required=True),
+        pods=dict(type='list', elements='str', required=True),
+        container=dict(type='str'),
+        command=dict(type='str', required=True),
+        parallel=dict(type='int', default=10),
+    )
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    params = module.params
+    if not 1 <= params['parallel'] <= 50:
+        module.fail_json(msg='parallel must be between 1 and 50, got %s' % params['parallel'])
+    try:
+        command = shlex.split(params['command'])
+    except ValueError as e:
+        module.fail_json(msg='command cannot be split into words: %s' % e)
+    try:
+        configuration = get_api_client(module).configuration
+    except CoreException as e:
+        module.fail_from_exception(e)
+    with ThreadPoolExecutor(max_workers=params['parallel']) as pool:
+        results = list(pool.map(lambda pod: exec_in_pod(configuration, params['namespace'], pod,
+                                                        params['container'], command), params['pods']))
+    module.exit_json(changed=False, results=results)
+
+
+if __name__ == '__main__':
+    main()
