@@ -13,6 +13,7 @@ __metaclass__ = type
 import copy
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
 from ansible_collections.ocpv.density.plugins.module_utils import quantity as _quantity
 
 
@@ -108,15 +109,7 @@ def merge_patch_undo(current, desired):
 
 def merge_patch_apply(current, patch):
     """Apply a JSON merge patch (RFC 7386) to ``current`` and return the result."""
-    if not _is_map(patch):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(current) if _is_map(current) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch_apply(result.get(key), value)
-    return result
+    return _k8s_object.merge_patch(current, patch)
 
 
 def _primary_pool(node_labels, pools):

@@ -15,6 +15,11 @@ __metaclass__ = type
 import copy
 import json
 
+try:
+    from collections.abc import Mapping
+except ImportError:  # Python 2 (ansible-test sanity compile)
+    from collections import Mapping
+
 LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 MERGE_PATCH = 'application/merge-patch+json'
 STATES = ('present', 'absent', 'patched')
@@ -22,9 +27,9 @@ STATES = ('present', 'absent', 'patched')
 
 def merge_patch(current, patch):
     """RFC 7386 JSON merge patch of ``patch`` onto ``current`` (a new object)."""
-    if not isinstance(patch, dict):
+    if not isinstance(patch, Mapping):
         return copy.deepcopy(patch)
-    result = copy.deepcopy(current) if isinstance(current, dict) else {}
+    result = copy.deepcopy(current) if isinstance(current, Mapping) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)

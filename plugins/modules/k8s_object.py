@@ -145,21 +145,14 @@ diff:
 
 import copy
 import time
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as logic
+from ansible_collections.ocpv.density.plugins.module_utils.kube_module import api_client, k8s_module
 
 try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-    HAS_K8S_CORE = None
-except ImportError:  # reported by main()
-    AUTH_ARG_SPEC = {}
-    HAS_K8S_CORE = traceback.format_exc()
+except ImportError:  # k8s_module() reports it
+    apply_patch = None
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
@@ -168,8 +161,7 @@ except ImportError:  # AnsibleK8SModule reports the missing library
 
 
 def argument_spec():
-    spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(
+    return dict(
         definition=dict(type='dict'),
         state=dict(type='str', default='present', choices=list(logic.STATES)),
         apply=dict(type='bool', default=False),
@@ -182,7 +174,6 @@ def argument_spec():
         wait_timeout=dict(type='int', default=120),
         wait_sleep=dict(type='int', default=5),
     )
-    return spec
 
 
 def wanted_definition(params):
@@ -270,14 +261,8 @@ def run(module, client):
 
 
 def main():
-    if HAS_K8S_CORE:
-        AnsibleModule(argument_spec={}).fail_json(msg='ocpv.density.k8s_object needs the kubernetes.core collection',
-                                                  exception=HAS_K8S_CORE)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        run(module, get_api_client(module))
-    except CoreException as e:
-        module.fail_from_exception(e)
+    module = k8s_module('ocpv.density.k8s_object', argument_spec())
+    run(module, api_client(module))
 
 
 if __name__ == '__main__':

@@ -88,31 +88,16 @@ results:
     stderr:
       description: What the command printed on stderr.
       type: str
-    failed:
-      description: True when the command could not be run or exited non-zero.
-      type: bool
     msg:
       description: Why the command could not be run.
       type: str
       returned: when it could not be run
 """
 
-import copy
 import shlex
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-    HAS_K8S_CORE = None
-except ImportError:  # reported by main()
-    AUTH_ARG_SPEC = {}
-    HAS_K8S_CORE = traceback.format_exc()
+from ansible_collections.ocpv.density.plugins.module_utils.kube_module import api_client, k8s_module
 
 try:
     import yaml
@@ -140,7 +125,7 @@ def exec_in_pod(configuration, namespace, pod, container, command):
         status = yaml.safe_load(resp.read_channel(3) or '{}') or {}
         resp.close()
     except Exception as e:  # pylint: disable=broad-except  # reported per pod, the others go on
-        return dict(pod=pod, rc=-1, stdout='', stderr='', failed=True, msg='exec in pod %s/%s failed: %s'
+        return dict(pod=pod, rc=-1, stdout='', stderr='', msg='exec in pod %s/%s failed: %s'
                     % (namespace, pod, e))
     if status.get('status') == 'Success':
         rc = 0
@@ -148,24 +133,19 @@ def exec_in_pod(configuration, namespace, pod, container, command):
         try:
             rc = int(status['details']['causes'][0]['message'])
         except (KeyError, IndexError, TypeError, ValueError):
-            return dict(pod=pod, rc=-1, stdout=''.join(stdout), stderr=''.join(stderr), failed=True,
+            return dict(pod=pod, rc=-1, stdout=''.join(stdout), stderr=''.join(stderr),
                         msg='exec in pod %s/%s: %s' % (namespace, pod, status.get('message') or status))
-    return dict(pod=pod, rc=rc, stdout=''.join(stdout), stderr=''.join(stderr), failed=rc != 0)
+    return dict(pod=pod, rc=rc, stdout=''.join(stdout), stderr=''.join(stderr))
 
 
 def main():
-    if HAS_K8S_CORE:
-        AnsibleModule(argument_spec={}).fail_json(msg='ocpv.density.pods_exec needs the kubernetes.core collection',
-                                                  exception=HAS_K8S_CORE)
-    spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(
+    module = k8s_module('ocpv.density.pods_exec', dict(
         namespace=dict(type='str', required=True),
         pods=dict(type='list', elements='str', required=True),
         container=dict(type='str'),
         command=dict(type='str', required=True),
         parallel=dict(type='int', default=10),
-    )
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    ))
     params = module.params
     if not 1 <= params['parallel'] <= 50:
         module.fail_json(msg='parallel must be between 1 and 50, got %s' % params['parallel'])
@@ -173,10 +153,7 @@ def main():
         command = shlex.split(params['command'])
     except ValueError as e:
         module.fail_json(msg='command cannot be split into words: %s' % e)
-    try:
-        configuration = get_api_client(module).configuration
-    except CoreException as e:
-        module.fail_from_exception(e)
+    configuration = api_client(module).configuration
     with ThreadPoolExecutor(max_workers=params['parallel']) as pool:
         results = list(pool.map(lambda pod: exec_in_pod(configuration, params['namespace'], pod,
                                                         params['container'], command), params['pods']))
