@@ -54,6 +54,9 @@ unit: setup
 integration: setup build-cluster
 	$(BIN)/pytest -q tests/integration
 
+molecule: setup build-cluster ## Molecule scenarios default and reuse on the local cluster
+	$(BIN)/pytest -q tests/integration/test_molecule.py
+
 bench: setup build-cluster
 	$(BIN)/python benchmarks/run.py
 
