@@ -107,7 +107,7 @@ def apply_crds(kube, rel, topology):
 def wait_established(kube, name, timeout=60):
     def established():
         crd = kube.get(path("apiextensions.k8s.io/v1", "customresourcedefinitions", name))
-        return any(c["type"] == "Established" and c["status"] == "True" for c in dig(crd, "status", "conditions", default=[]))
+        return any(c["type"] == "Established" and c["status"] == "True" for c in (dig(crd, "status", "conditions") or []))
     kube.wait(established, timeout, what=f"CRD {name} Established")
 
 

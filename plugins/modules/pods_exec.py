@@ -44,6 +44,7 @@ options:
     default: 10
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -52,6 +53,7 @@ attributes:
     support: none
   platform:
     platforms: posix
+    support: full
 requirements:
   - kubernetes.core collection
   - kubernetes >= 24.2.0
