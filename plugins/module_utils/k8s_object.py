@@ -15,10 +15,7 @@ __metaclass__ = type
 import copy
 import json
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # Python 2 (ansible-test sanity compile)
-    from collections import Mapping
+from ansible.module_utils.six.moves.collections_abc import Mapping
 
 LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 MERGE_PATCH = 'application/merge-patch+json'

@@ -156,8 +156,15 @@ except ImportError:  # k8s_module() reports it
 
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
-except ImportError:  # AnsibleK8SModule reports the missing library
-    DynamicApiError = NotFoundError = ResourceNotFoundError = Exception
+except ImportError:  # AnsibleK8SModule reports the missing library; these keep the module importable
+    class DynamicApiError(Exception):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
+
+    class ResourceNotFoundError(Exception):
+        pass
 
 
 def argument_spec():

@@ -15,6 +15,7 @@ def planned_object(state, apply, existing, definition):
     result = plan(state, apply, existing, definition, apply_patch)
     return result.after, result.method
 
+
 DESIRED = {
     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
     "metadata": {"name": "ocpv-density-wasp-agent", "labels": {"app.kubernetes.io/managed-by": "ocpv.density"}},
