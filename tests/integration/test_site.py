@@ -47,9 +47,10 @@ class Run:
             self.rc, self.changed, describe_writes(self.writes), around, self.output[-3000:])
 
 
-def site(cluster, *extra_vars, check=False, diff=False):
+def site(cluster, *extra_vars, check=False, diff=False, env=None):
     """ansible-playbook playbooks/site.yml -e ... against the cluster; returns a Run with the write
-    requests (audit log, user ocpv-admin) it made."""
+    requests (audit log, user ocpv-admin) it made. `env` overrides the environment (another
+    user's KUBECONFIG, for example)."""
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/site.yml"]
     for var in extra_vars:
         cmd += ["-e", var]
@@ -57,10 +58,10 @@ def site(cluster, *extra_vars, check=False, diff=False):
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    env = cluster.env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                      ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    run_env = cluster.env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                          ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", **(env or {}))
     marker = cluster.audit_marker()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT,
+    proc = subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT,
                           check=False)
     return Run(proc, cluster.write_events(marker))
 

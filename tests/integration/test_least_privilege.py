@@ -1,0 +1,118 @@
+"""Least privilege, proven against the API server's own authorizer (RBAC) and audit log.
+
+- The automation user: a ServiceAccount bound only to rbac/automation-clusterrole.yml runs the
+  site playbook (converge, state=absent) with no request denied, and cannot read secrets or
+  change nodes.
+- The wasp-agent ServiceAccount gets only what the agent needs by default: read pods, use the
+  privileged SCC in its namespace; nothing else.
+"""
+
+import json
+
+import pytest
+import yaml
+from clusterlib import wait_for
+from test_site import ROOT, settled, site
+
+NAMESPACE = "ocpv-automation"
+SA = "runner"
+USER = "system:serviceaccount:%s:%s" % (NAMESPACE, SA)
+WASP_SA = "system:serviceaccount:wasp:wasp"
+
+
+def can(cluster, user, verb, resource, group="", namespace=None, name=None, subresource=None):
+    import kubernetes
+    attrs = {"verb": verb, "resource": resource, "group": group}
+    for key, value in (("namespace", namespace), ("name", name), ("subresource", subresource)):
+        if value:
+            attrs[key] = value
+    review = kubernetes.client.AuthorizationV1Api(cluster.api_client()).create_subject_access_review(
+        {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+         "spec": {"user": user, "groups": ["system:serviceaccounts", "system:authenticated"],
+                  "resourceAttributes": attrs}})
+    return review.status.allowed
+
+
+@pytest.fixture
+def automation_kubeconfig(cluster, tmp_path):
+    """A kubeconfig for a ServiceAccount bound only to the automation ClusterRole."""
+    import kubernetes
+    cluster.reset()
+    wait_for(lambda: settled(cluster), timeout=120, what="the worker pool to settle after reset")
+    client = cluster.api_client()
+    core = kubernetes.client.CoreV1Api(client)
+    rbac = kubernetes.client.RbacAuthorizationV1Api(client)
+    role = yaml.safe_load((ROOT / "rbac" / "automation-clusterrole.yml").read_text())
+    core.create_namespace({"metadata": {"name": NAMESPACE}})
+    try:
+        core.create_namespaced_service_account(NAMESPACE, {"metadata": {"name": SA}})
+        rbac.create_cluster_role(role)
+        rbac.create_cluster_role_binding({
+            "metadata": {"name": "ocpv-density-automation-test"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]},
+            "subjects": [{"kind": "ServiceAccount", "name": SA, "namespace": NAMESPACE}]})
+        token = core.create_namespaced_service_account_token(
+            SA, NAMESPACE, {"spec": {"expirationSeconds": 3600}}).status.token
+        admin = yaml.safe_load(open(cluster.kubeconfig, encoding="utf-8"))
+        kubeconfig = {
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": admin["clusters"],
+            "users": [{"name": SA, "user": {"token": token}}],
+            "contexts": [{"name": SA, "context": {"cluster": admin["clusters"][0]["name"], "user": SA}}],
+            "current-context": SA,
+        }
+        path = tmp_path / "automation.kubeconfig"
+        path.write_text(yaml.safe_dump(kubeconfig))
+        path.chmod(0o600)
+        yield path
+    finally:
+        for delete in (lambda: rbac.delete_cluster_role_binding("ocpv-density-automation-test"),
+                       lambda: rbac.delete_cluster_role(role["metadata"]["name"]),
+                       lambda: core.delete_namespace(NAMESPACE)):
+            try:
+                delete()
+            except kubernetes.client.exceptions.ApiException:
+                pass
+        cluster.reset()
+
+
+def denied(cluster, marker):
+    return ["%s %s %s" % (e["verb"], e["requestURI"], e.get("responseStatus", {}).get("code"))
+            for e in cluster.audit_events(marker, user=USER)
+            if e.get("responseStatus", {}).get("code") == 403]
+
+
+def test_site_runs_as_a_user_bound_only_to_the_automation_role(cluster, automation_kubeconfig, tmp_path):
+    """Converge and state=absent as the runner: nothing denied, nothing done as the admin. In
+    between, what the wasp-agent ServiceAccount was given."""
+    as_runner = {"KUBECONFIG": str(automation_kubeconfig), "K8S_AUTH_KUBECONFIG": str(automation_kubeconfig)}
+    marker = cluster.audit_marker()
+    run = site(cluster, "overcommit=150", "verify_report_dir=%s" % tmp_path, env=as_runner)
+    assert run.rc == 0, run
+    assert json.loads((tmp_path / "density-report.json").read_text())["ok"]
+
+    assert can(cluster, WASP_SA, "list", "pods")
+    assert can(cluster, WASP_SA, "watch", "pods")
+    assert can(cluster, WASP_SA, "use", "securitycontextconstraints", group="security.openshift.io",
+               namespace="wasp", name="privileged")
+    assert not can(cluster, WASP_SA, "use", "securitycontextconstraints", group="security.openshift.io",
+                   namespace="default", name="privileged")
+    assert not can(cluster, WASP_SA, "create", "pods", namespace="wasp")
+    assert not can(cluster, WASP_SA, "delete", "pods", namespace="wasp")
+    assert not can(cluster, WASP_SA, "get", "secrets", namespace="wasp")
+    assert not can(cluster, WASP_SA, "get", "configmaps", namespace="wasp")
+    assert not can(cluster, WASP_SA, "patch", "nodes")
+
+    gone = site(cluster, "state=absent", env=as_runner)
+    assert gone.rc == 0, gone
+    assert denied(cluster, marker) == []
+    # the requests really were the runner's, not the admin's
+    assert len(cluster.audit_events(marker, user=USER, verbs=("create", "patch", "delete"))) >= 10
+    assert cluster.write_events(marker) == []  # ocpv-admin wrote nothing
+    # and the role does not reach beyond the collection's needs
+    assert not can(cluster, USER, "get", "secrets", namespace="openshift-cnv")
+    assert not can(cluster, USER, "list", "secrets")
+    assert not can(cluster, USER, "delete", "nodes")
+    assert not can(cluster, USER, "patch", "nodes")
+    assert not can(cluster, USER, "bind", "clusterroles", group="rbac.authorization.k8s.io", name="cluster-admin")
+    assert not can(cluster, USER, "escalate", "clusterroles", group="rbac.authorization.k8s.io")
