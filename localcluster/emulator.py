@@ -299,8 +299,12 @@ def boot_swap(config, mem_total_kb, existing_swapfile_mib):
     files, units = config_files(config), enabled_units(config)
     env_text = files.get(SWAP_ENV_FILE)
     if env_text is not None and "swap-provision.service" in units:
-        percent = int(parse_env(env_text).get("OCPV_SWAP_OVERCOMMIT_PERCENT", "100"))
-        size = mem_total_kb * (percent - 100) // 100 // 1024
+        env = parse_env(env_text)
+        if env.get("OCPV_SWAP_SIZE_MIB"):  # fixed size (swap_size_mib, rendered offline)
+            size = int(env["OCPV_SWAP_SIZE_MIB"])
+        else:
+            percent = int(env.get("OCPV_SWAP_OVERCOMMIT_PERCENT", "100"))
+            size = mem_total_kb * (percent - 100) // 100 // 1024
         return (size, size) if size > 0 else (0, None)  # the script removes the file at <= 100 %
 
     swap, swapfile = 0, existing_swapfile_mib
@@ -1026,7 +1030,15 @@ def run(emulator, interval):
             while hold.exists():
                 time.sleep(0.05)
             emulator.forget()
+            # One cycle on the changed cluster before `held` goes: when held_emulator() returns,
+            # whatever the change makes the operators write (a re-generated MachineConfig, a new
+            # rendered config, a retargeted pool) is written, so a settle() after it cannot pass early.
+            try:
+                emulator.cycle()
+            except Exception:  # same as below: try again next cycle
+                log.exception("cycle failed")
             held.unlink(missing_ok=True)
+            time.sleep(interval)
             continue
         try:
             emulator.cycle()

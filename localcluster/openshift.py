@@ -524,8 +524,12 @@ def upgrade(kubeconfig, release, run_dir=None):
     """A minor upgrade as the cluster would see it: ClusterVersion history, the new CSV replacing
     the old one, the new HyperConverged CRD variant with the overcommit carried over (what HCO's
     conversion webhook would show). MachineConfigs, pools, the collection's objects stay; the
-    OS update rollout an upgrade also brings is not emulated. run_dir (optional) pauses the
-    emulator meanwhile."""
+    OS update rollout an upgrade also brings is not emulated. What the new release's MCO does
+    re-generate is: the MachineConfig of a KubeletConfig carries the MCO's Ignition version (3.4.0
+    up to 4.18, 3.5.0 from 4.19), so e.g. 4.16 -> 4.20 with a KubeletConfig rolls the pool out
+    (one reboot per node, as the real upgrade's rollout would). Like a real upgrade, this returns
+    once that rollout is done (pools Updated). run_dir (optional) pauses the emulator meanwhile
+    and enables that wait."""
     kube = Kube(kubeconfig)
     old, new = current_release(kube), releases.get(release)
     if new.minor < old.minor:
@@ -550,6 +554,8 @@ def upgrade(kubeconfig, release, run_dir=None):
             kube.delete(path("operators.coreos.com/v1alpha1", "clusterserviceversions", old.csv_name, HCO_NAMESPACE))
         cv = kube.get(path("config.openshift.io/v1", "clusterversions", "version"))
         seed_cluster_version(kube, new, previous_status=cv.get("status"))
+    if run_dir and emulator_pid(run_dir):
+        settle(kube, run_dir, _topology(run_dir), timeout=300)
 
 
 def main(argv=None):

@@ -28,6 +28,12 @@ options:
   ocp_version:
     description: OpenShift version (C(4.16.3) or C(4.16)) to pick the automatic profile for.
     type: str
+  cnv_version:
+    description:
+      - OpenShift Virtualization (CSV C(spec.version)) version, checked against the automatic
+        row's C(cnv.min) when O(ocp_version) is given. Empty means unknown (not checked).
+    type: str
+    default: ""
   errors:
     description:
       - What to do when a name is unknown or no profile fits O(ocp_version). V(strict) fails with a
@@ -77,6 +83,7 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         version = self.get_option("ocp_version")
+        cnv_version = self.get_option("cnv_version") or None
         strict = self.get_option("errors") == "strict"
         try:
             profiles = load_profiles()
@@ -85,7 +92,7 @@ class LookupModule(LookupBase):
         if terms:
             calls = [(get_profile, str(term)) for term in terms]
         elif version:
-            calls = [(detect_profile, version)]
+            calls = [(lambda v, t: detect_profile(v, t, cnv_version=cnv_version), version)]
         else:
             calls = [(get_profile, name) for name in profiles]
         rows = []

@@ -82,12 +82,25 @@ def get_profile(name, profiles=None):
     return row
 
 
-def detect_profile(version, profiles=None):
-    """Return the automatic profile row for an OpenShift version ('4.16.3')."""
+def detect_profile(version, profiles=None, cnv_version=None):
+    """Return the automatic profile row for an OpenShift version ('4.16.3').
+
+    ``cnv_version`` (the OpenShift Virtualization CSV's ``spec.version``, e.g. '4.20.2'), when
+    known, must satisfy the row's ``cnv.min``: hco-managed needs HCO >= 1.16 (CNV 4.20), which
+    deploys wasp-agent itself. A cluster whose OpenShift is upgraded but whose OpenShift
+    Virtualization is not yet gets a message, not a silently wrong profile.
+    """
     profiles = profiles if profiles is not None else load_profiles()
     minor = parse_minor(version)
     for name, row in profiles.items():
         if row.get("auto", True) and _in_range(minor, row):
+            need = (row.get("cnv") or {}).get("min")
+            if cnv_version and need and parse_minor(cnv_version) < parse_minor(need):
+                raise ProfileError(
+                    "OpenShift %s needs profile %s, which needs OpenShift Virtualization %s or later, "
+                    "but %s is installed; finish the OpenShift Virtualization upgrade, or set "
+                    "density_profile to one of: %s" % (version, name, need, cnv_version, describe(profiles))
+                )
             return get_profile(name, profiles)
     raise ProfileError(
         "no profile for OpenShift %s; set density_profile to one of: %s"

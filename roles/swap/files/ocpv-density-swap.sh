@@ -5,6 +5,7 @@
 # it carries the overcommit ratio and each node sizes its own swap from MemTotal (the same
 # number the kubelet reports as capacity.memory):
 #   size_mib = MemTotal_kB * (OCPV_SWAP_OVERCOMMIT_PERCENT - 100) / 100 / 1024   (integer floor)
+# OCPV_SWAP_SIZE_MIB, when set (rendered with swap_size_mib), is a fixed size for every node instead.
 # The file is only (re)created when missing or of another size, so a reboot does not rewrite
 # gigabytes; then it is enabled unless it already is.
 set -eu
@@ -15,6 +16,10 @@ PROC=${OCPV_SWAP_PROC:-/proc}
 # shellcheck source=/dev/null
 . "$ENV_FILE"
 
+: "${OCPV_SWAP_SIZE_MIB:=}"
+if [ -n "$OCPV_SWAP_SIZE_MIB" ]; then
+  OCPV_SWAP_OVERCOMMIT_PERCENT=100
+fi
 : "${OCPV_SWAP_OVERCOMMIT_PERCENT:?not set in $ENV_FILE}"
 : "${OCPV_SWAP_FILE:=/var/tmp/swapfile}"
 
@@ -31,7 +36,14 @@ if [ -z "$mem_kb" ]; then
   exit 1
 fi
 
-size_mib=$((mem_kb * (OCPV_SWAP_OVERCOMMIT_PERCENT - 100) / 100 / 1024))
+case $OCPV_SWAP_SIZE_MIB in
+  '') size_mib=$((mem_kb * (OCPV_SWAP_OVERCOMMIT_PERCENT - 100) / 100 / 1024)) ;;
+  *[!0-9]*)
+    echo "ocpv-density-swap: OCPV_SWAP_SIZE_MIB must be an integer, got '$OCPV_SWAP_SIZE_MIB'" >&2
+    exit 1
+    ;;
+  *) size_mib=$OCPV_SWAP_SIZE_MIB ;;
+esac
 
 is_active() {
   awk -v f="$OCPV_SWAP_FILE" 'NR > 1 && $1 == f { found = 1 } END { exit !found }' "$PROC/swaps"
