@@ -3,7 +3,9 @@ that is reset to the release each case emulates: converge + ``changed=0`` rerun 
 check mode writes nothing, the upgrade paths 4.16 -> 4.20 -> 4.21 (one reboot per node each,
 verify passes after each, HCO's wasp-agent takes over before ours goes), the hand-over from a
 manually deployed wasp-agent, native swap (and its refusal next to wasp-agent), and state=absent
-restoring a full dump of every object the collection touches.
+restoring a full dump of every object the collection touches. Check mode (with and without
+--diff) is run before every first converge and every absent of a profile and must write nothing
+(audit log).
 
 Runs are combined: one converge feeds several assertions. The cluster is stopped at the end of
 the module unless OCPV_KEEP_CLUSTER=1.
@@ -227,6 +229,9 @@ def test_upgrade_path_4_16_to_4_20_to_4_21_then_absent(pcluster, tmp_path):
     assert "failSwapOn: false" in dropin
     noop(run_site(c, tmp_path, "overcommit=150"))
 
+    check_absent = run_site(c, tmp_path, "state=absent", check=True, diff=True)
+    assert check_absent.rc == 0, check_absent
+    assert check_absent.writes == [], describe_writes(check_absent.writes)
     start = reboots(c)
     absent = run_site(c, tmp_path, "state=absent")
     assert absent.rc == 0, absent
@@ -255,6 +260,10 @@ def test_manual_4_17_with_user_kubeletconfig_and_absent(pcluster, tmp_path):
              what="the user KubeletConfig to roll out")
     before, start = dump(c), reboots(c)
 
+    check = run_site(c, tmp_path, "overcommit=200", check=True, diff=True)
+    assert check.rc == 0 and check.writes == [], describe_writes(check.writes) or check
+    assert "kind: PrometheusRule" in check.output, check
+
     run = run_site(c, tmp_path, "overcommit=200")
     converged(run, c, tmp_path, start)
     assert "profile manual-4.17" in run.output
@@ -270,6 +279,8 @@ def test_manual_4_17_with_user_kubeletconfig_and_absent(pcluster, tmp_path):
     assert [r["metadata"]["name"] for r in rules] == ["wasp-rules"]
     noop(run_site(c, tmp_path, "overcommit=200"))
 
+    check_absent = run_site(c, tmp_path, "state=absent", check=True)
+    assert check_absent.rc == 0 and check_absent.writes == [], describe_writes(check_absent.writes) or check_absent
     absent = run_site(c, tmp_path, "state=absent")
     assert absent.rc == 0, absent
     assert reboots(c) == {w: start[w] + 2 for w in WORKERS}
@@ -336,6 +347,9 @@ def test_native_opt_in(pcluster, tmp_path):
                                                  "kubevirt-hyperconverged",
                                                  {"metadata": {"annotations": {"platform.kubevirt.io/autopilot": "swap-enable"}}})
     before = dump(c)
+    check = run_site(c, tmp_path, "overcommit=150", "density_profile=native", check=True, diff=True)
+    assert check.rc == 0 and check.writes == [], describe_writes(check.writes) or check
+    assert "ocpv-density-swap-rules" in check.output and "kind: MachineConfig" in check.output, check
     run = run_site(c, tmp_path, "overcommit=150", "density_profile=native")
     converged(run, c, tmp_path, {})
     assert "profile native" in run.output
@@ -346,6 +360,8 @@ def test_native_opt_in(pcluster, tmp_path):
     assert [r["metadata"]["name"] for r in rules["items"]] == ["ocpv-density-swap-rules"]
     noop(run_site(c, tmp_path, "overcommit=150", "density_profile=native"))
 
+    check_absent = run_site(c, tmp_path, "state=absent", "density_profile=native", check=True)
+    assert check_absent.rc == 0 and check_absent.writes == [], describe_writes(check_absent.writes) or check_absent
     absent = run_site(c, tmp_path, "state=absent", "density_profile=native")
     assert absent.rc == 0, absent
     after = dump(c)

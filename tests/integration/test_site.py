@@ -271,22 +271,76 @@ def test_failure_during_rollout_leaves_the_pool_unpaused(site_cluster, tmp_path)
     assert json.loads((tmp_path / "r" / "density-report.json").read_text())["ok"]
 
 
-@pytest.mark.parametrize("extra_vars,variable,accepted", [
-    ([], "overcommit", "101 to 1000"),
-    (["overcommit=abc"], "overcommit", None),
-    (["overcommit=150.5"], "overcommit", None),
-    (['{"overcommit": true}'], "overcommit", "101 to 1000"),
-    (["overcommit=100"], "overcommit", "101 to 1000"),
-    (["overcommit=100000"], "overcommit", "101 to 1000"),
-    (["overcommit=150", "state=enabled"], "state", None),
-    (["overcommit=150", "swap_pool=nosuchpool"], "swap_pool", "nosuchpool"),
-    (["overcommit=150", "swap_pool=Worker_Pool"], "swap_pool", None),
-    (["overcommit=150", '{"wasp_agent_image": "not an image!"}'], "wasp_agent_image", None),
-    (["overcommit=150", "wasp_agent_image=Quay.io/UPPER/wasp:v1"], "wasp_agent_image", None),
-    (["overcommit=150", "density_profile=tp-4.15"], "density_profile", "tp-4.16"),
-    (["overcommit=150", "namespace_rbac_mode=admin"], "namespace_rbac_mode", None),
-], ids=["missing", "not-a-number", "fraction", "boolean", "100", "absurd", "state", "unknown-pool",
-        "bad-pool-name", "bad-image", "bad-image-case", "unknown-profile", "rbac-mode"])
+def case(case_id, extra_vars, variable, accepted=None, overcommit=True):
+    """One bad-input case: extra vars (key=value, or a JSON object for typed values), the variable
+    the message must name and, when given, what it must say is accepted."""
+    extra = (["overcommit=150"] if overcommit else []) + list(extra_vars)
+    return pytest.param(extra, variable, accepted, id=case_id)
+
+
+# Every public variable of site.yml and of every role's argument spec: wrong type, out of range,
+# empty, unknown (typo) and injection-looking values. Each is one ansible-playbook run that must
+# stop in preflight's input checks; the pure checks behind them have their full matrix in
+# tests/unit/test_inputs.py.
+BAD_INPUT = [
+    # site inputs (overcommit, state, swap_pool, wasp_agent_image, density_profile, namespace_rbac_mode)
+    case("missing", [], "overcommit", "101 to 1000", overcommit=False),
+    case("not-a-number", ["overcommit=abc"], "overcommit", overcommit=False),
+    case("fraction", ["overcommit=150.5"], "overcommit", overcommit=False),
+    case("boolean", ['{"overcommit": true}'], "overcommit", "101 to 1000", overcommit=False),
+    case("100", ["overcommit=100"], "overcommit", "101 to 1000", overcommit=False),
+    case("absurd", ["overcommit=100000"], "overcommit", "101 to 1000", overcommit=False),
+    case("state", ["state=enabled"], "state"),
+    case("unknown-pool", ["swap_pool=nosuchpool"], "swap_pool", "nosuchpool"),
+    case("bad-pool-name", ["swap_pool=Worker_Pool"], "swap_pool"),
+    case("bad-image", ['{"wasp_agent_image": "not an image!"}'], "wasp_agent_image"),
+    case("bad-image-case", ["wasp_agent_image=Quay.io/UPPER/wasp:v1"], "wasp_agent_image"),
+    case("unknown-profile", ["density_profile=tp-4.15"], "density_profile", "tp-4.16"),
+    case("rbac-mode", ["namespace_rbac_mode=admin"], "namespace_rbac_mode"),
+    case("empty-report-dir", ["verify_report_dir="], "verify_report_dir", "non-empty"),
+    # wrong types (the roles' argument specs, checked up front)
+    case("type-int", ["hco_wait_timeout=abc"], "hco_wait_timeout", "convert to int"),
+    case("type-bool", ["wasp_agent_wait=maybe"], "wasp_agent_wait", "convert to bool"),
+    case("type-dict", ['{"swap_kubelet_config": "failSwapOn: false"}'], "swap_kubelet_config", "dict"),
+    # out of range
+    case("timeout-0", ["wasp_agent_wait_timeout=0"], "wasp_agent_wait_timeout", "from 1"),
+    case("poll-above-default-timeout", ["wasp_agent_wait_poll_interval=601"], "wasp_agent_wait_poll_interval",
+         "wasp_agent_wait_timeout (600)"),
+    case("poll-above-given-timeout", ["hco_wait_timeout=30", "hco_wait_poll_interval=31"], "hco_wait_poll_interval",
+         "from 1 to hco_wait_timeout (30)"),
+    case("poll-0", ["swap_wait_poll_interval=0"], "swap_wait_poll_interval", "from 1 to swap_wait_timeout"),
+    case("swap-overcommit", ["swap_overcommit=50"], "swap_overcommit", "from 101 to 1000"),
+    # empty where a value is needed
+    case("empty-service-account", ["namespace_service_account="], "namespace_service_account", "DNS-1123"),
+    # shapes
+    case("relative-hook-path", ["wasp_agent_hook_script_path=usr/local/bin/hook.sh"], "wasp_agent_hook_script_path",
+         "absolute path"),
+    case("ignition-version", ["swap_ignition_version=3.4"], "swap_ignition_version", "3.4.0"),
+    case("machineconfig-name", ["swap_machineconfig_name=90_worker_swap"], "swap_machineconfig_name", "DNS-1123"),
+    case("extra-files-shape", ['{"swap_extra_files": [{"path": "/etc/x.conf", "mode": 420}]}'], "swap_extra_files",
+         "{path: an absolute path"),
+    case("rule-set", ["alerts_rule_set=NodeSwap"], "alerts_rule_set", "NodeSwapping"),
+    case("runbook-url", ["alerts_runbook_url=javascript:alert(1)"], "alerts_runbook_url", "http(s) URL"),
+    case("profile-row", ["wasp_agent_profile=tp-4.99"], "wasp_agent_profile", "tp-4.16"),
+    # injection-looking values (YAML, Jinja, shell metacharacters)
+    case("inject-namespace-yaml", ['{"namespace_name": "wasp\\nkind: Secret"}'], "namespace_name", "DNS-1123 label"),
+    case("inject-image-shell", ["wasp_agent_image=x; rm -rf /"], "wasp_agent_image"),
+    case("inject-pool-jinja", ['{"swap_pool": "{{ lookup(\'env\', \'HOME\') }}"}'], "swap_pool"),
+    case("inject-swap-file-shell", ["swap_file=/var/tmp/$(reboot)"], "swap_file", "shell metacharacters"),
+    case("inject-node-selector", ['{"wasp_agent_node_selector": {"kubernetes.io/os": "linux; reboot"}}'],
+         "wasp_agent_node_selector", "label keys"),
+    case("node-selector-not-text", ['{"wasp_agent_node_selector": {"cnv": true}}'], "wasp_agent_node_selector",
+         "not a text"),
+    case("inject-pod-selector", ["verify_pod_selector=name=wasp;id"], "verify_pod_selector", "label selector"),
+    # unknown variables (typos)
+    case("typo-role-variable", ["hco_wait_timout=5"], "hco_wait_timout", "did you mean hco_wait_timeout"),
+    case("typo-overcommit", ["overcomit=150"], "overcomit", "did you mean overcommit", overcommit=False),
+    case("typo-state", ["stae=absent"], "stae", "did you mean state"),
+    case("typo-namespace", ["namespace_nmae=density"], "namespace_nmae", "did you mean namespace_name"),
+]
+
+
+@pytest.mark.parametrize("extra_vars,variable,accepted", BAD_INPUT)
 def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, accepted):
     run = site(cluster, *extra_vars)
     assert run.rc != 0, run
@@ -295,3 +349,6 @@ def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, ac
         assert accepted in run.output, run
     assert run.writes == [], describe_writes(run.writes)
     assert "Traceback" not in run.output, run
+    # The message is the task's error, not buried under a dump of the argument spec.
+    error = re.search(r"^\[ERROR\]: Task failed: (?:Action failed: )?(.*)$", run.output, re.M)
+    assert error and variable in error.group(1) + run.output[error.end():error.end() + 400], run
