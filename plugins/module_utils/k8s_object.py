@@ -82,7 +82,27 @@ def plan(state, apply, existing, definition, apply_patch=None):
     (three-way merge with the last-applied annotation); required when ``apply`` is true and the
     object exists. Every write except create and delete is a JSON merge patch whose result is
     ``after``.
+
+    A ``metadata.resourceVersion`` in ``definition`` is a precondition, not content: it is left
+    out of the comparison and sent with the patch, so the API server refuses the write (409) when
+    the object changed since the caller read it at that version.
     """
+    definition, expected_version = _split_precondition(definition)
+    step = _plan(state, apply, existing, definition, apply_patch)
+    if expected_version and step.body is not None and step.method in ('patch', 'update', 'apply'):
+        step.body = merge_patch(step.body, {'metadata': {'resourceVersion': expected_version}})
+    return step
+
+
+def _split_precondition(definition):
+    metadata = definition.get('metadata') if isinstance(definition, Mapping) else None
+    if not isinstance(metadata, Mapping) or not metadata.get('resourceVersion'):
+        return definition, None
+    definition = copy.deepcopy(definition)
+    return definition, str(definition['metadata'].pop('resourceVersion'))
+
+
+def _plan(state, apply, existing, definition, apply_patch):
     if state not in STATES:
         raise ValueError('state must be one of %s, not %r' % (', '.join(STATES), state))
     if state == 'absent':

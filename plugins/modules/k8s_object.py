@@ -93,8 +93,12 @@ attributes:
     support: full
 notes:
   - Runs where the kubernetes.core modules run (usually C(localhost)).
-  - A write that meets a conflict (the object changed since the read) fails with a message saying
-    so; a rerun reads the new state.
+  - A C(metadata.resourceVersion) in O(definition) is a precondition, not content. It is sent
+    with the patch, so the write fails with HTTP 409 when the object has changed since the caller
+    read it at that version (for example a merge computed from an earlier read). It is not
+    compared, so a newer version with the wanted content is no change.
+  - A write that meets a conflict fails with a message saying so and writes nothing; a rerun
+    reads the new state.
 requirements:
   - kubernetes.core collection
   - kubernetes >= 24.2.0

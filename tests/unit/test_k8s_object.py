@@ -121,3 +121,44 @@ def test_bad_state_and_incomplete_definitions_are_named():
     with pytest.raises(ValueError, match="single object"):
         identity([DESIRED])
     assert identity(DESIRED) == ("rbac.authorization.k8s.io/v1", "ClusterRole", "ocpv-density-wasp-agent", None)
+
+
+KC = {"apiVersion": "machineconfiguration.openshift.io/v1", "kind": "KubeletConfig",
+      "metadata": {"name": "user-tuning", "resourceVersion": "41"},
+      "spec": {"kubeletConfig": {"maxPods": 300, "failSwapOn": True}}}
+
+
+def test_resource_version_is_a_precondition_sent_with_the_patch():
+    wanted = {"metadata": {"name": "user-tuning", "resourceVersion": "41"},
+              "spec": {"kubeletConfig": {"failSwapOn": False}}}
+    step = plan("patched", False, KC, wanted)
+    assert step.changed and step.method == "patch"
+    assert step.body == {"metadata": {"name": "user-tuning", "resourceVersion": "41"},
+                         "spec": {"kubeletConfig": {"failSwapOn": False}}}
+    assert step.after["metadata"]["resourceVersion"] == "41"  # the live one, not compared
+    assert wanted["metadata"]["resourceVersion"] == "41"  # the caller's definition is untouched
+
+
+def test_resource_version_alone_is_no_change():
+    """Another writer moved the object on (version 42) but our keys are already there: no write,
+    no spurious conflict."""
+    live = json.loads(json.dumps(KC))
+    live["metadata"]["resourceVersion"] = "42"
+    live["spec"]["kubeletConfig"]["failSwapOn"] = False
+    step = plan("patched", False, live, {"metadata": {"name": "user-tuning", "resourceVersion": "41"},
+                                         "spec": {"kubeletConfig": {"failSwapOn": False}}})
+    assert not step.changed and step.body is None
+
+
+def test_stale_resource_version_is_sent_so_the_server_refuses():
+    live = json.loads(json.dumps(KC))
+    live["metadata"]["resourceVersion"] = "42"
+    step = plan("patched", False, live, {"metadata": {"name": "user-tuning", "resourceVersion": "41"},
+                                         "spec": {"kubeletConfig": {"failSwapOn": False}}})
+    assert step.changed and step.body["metadata"]["resourceVersion"] == "41"
+
+
+def test_create_and_delete_carry_no_precondition():
+    step = plan("present", False, None, {"metadata": {"name": "a", "resourceVersion": "5"}, "data": {}})
+    assert step.method == "create" and "resourceVersion" not in step.body["metadata"]
+    assert plan("absent", False, KC, {"metadata": {"name": "user-tuning", "resourceVersion": "41"}}).body == {}
