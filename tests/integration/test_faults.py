@@ -9,8 +9,10 @@ import threading
 import time
 
 from clusterlib import wait_for
-from test_site import (MCFG, PREVIOUS_ANNOTATION, custom_api, get_pool, kubeletconfigs, settled, site,
-                       site_cluster)  # noqa: F401 (fixture)
+import test_site
+from test_site import MCFG, PREVIOUS_ANNOTATION, custom_api, get_pool, kubeletconfigs, settled, site
+
+site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 
 
 def _patch_kubeletconfig_when_the_pool_pauses(cluster, name, patch, done, stop):
@@ -84,8 +86,8 @@ def test_wasp_agent_rollout_never_ready(site_cluster, tmp_path):
     assert run.rc != 0, run
     assert "wasp-agent DaemonSet wasp/wasp-agent is not ready after 10 s: 0 of 4 pods ready" in run.output, run
     assert "get pods -l name=wasp" in run.output, run
-    assert not [e for e in run.writes if e["objectRef"].get("resource") in ("machineconfigpools", "machineconfigs",
-                                                                             "kubeletconfigs", "hyperconvergeds")], run
+    swap_or_hco = ("machineconfigpools", "machineconfigs", "kubeletconfigs", "hyperconvergeds")
+    assert not [e for e in run.writes if e["objectRef"].get("resource") in swap_or_hco], run
     pool = get_pool(cluster)
     assert not pool["spec"].get("paused") and pool["spec"]["configuration"]["name"] == rendered
 
