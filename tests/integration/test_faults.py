@@ -10,7 +10,8 @@ import time
 
 from clusterlib import wait_for
 import test_site
-from test_site import MCFG, PREVIOUS_ANNOTATION, custom_api, get_pool, kubeletconfigs, settled, site
+from test_site import (MCFG, PREVIOUS_ANNOTATION, create_user_kubeletconfig, custom_api, get_pool, kubeletconfigs,
+                       settled, site)
 
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 
@@ -33,15 +34,7 @@ def test_kubeletconfig_changed_between_read_and_write(site_cluster, tmp_path):
     content; the run names the conflict, unpauses the pool, and the KubeletConfig holds only the
     other writer's change. A rerun merges into the new content."""
     cluster = site_cluster
-    user_kc = {
-        "apiVersion": f"{MCFG}/v1", "kind": "KubeletConfig", "metadata": {"name": "user-tuning"},
-        "spec": {"machineConfigPoolSelector": {"matchLabels": {f"pools.operator.{MCFG}/worker": ""}},
-                 "kubeletConfig": {"maxPods": 300, "failSwapOn": True}},
-    }
-    rendered = get_pool(cluster)["spec"]["configuration"]["name"]
-    custom_api(cluster).create_cluster_custom_object(MCFG, "v1", "kubeletconfigs", user_kc)
-    wait_for(lambda: get_pool(cluster)["spec"]["configuration"]["name"] != rendered and settled(cluster),
-             timeout=180, what="the user KubeletConfig to roll out")
+    create_user_kubeletconfig(cluster, {"maxPods": 300, "failSwapOn": True})
 
     changed, stop = threading.Event(), threading.Event()
     writer = threading.Thread(target=_patch_kubeletconfig_when_the_pool_pauses, daemon=True,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from clusterlib import keep_clusters, start_cluster, wait_for
-from test_site import (MCFG, WORKERS, apps_api, core_api, counters, custom_api, describe_writes,
-                       get_pool, kubeletconfigs, machineconfig, settled, site)
+from test_site import (MCFG, WORKERS, apps_api, core_api, counters, create_user_kubeletconfig, custom_api,
+                       describe_writes, kubeletconfigs, machineconfig, settled, site)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "localcluster"))
@@ -249,15 +249,7 @@ def test_manual_4_17_with_user_kubeletconfig_and_absent(pcluster, tmp_path):
     our DaemonSet has the 4.17+ env and /rootfs, the image comes from the CSV, the alert is the
     PrometheusRule; rerun changed=0; absent restores the dump exactly (one reboot per node)."""
     c = fresh(pcluster, "4.18")
-    user_kc = {
-        "apiVersion": f"{MCFG}/v1", "kind": "KubeletConfig", "metadata": {"name": "user-tuning"},
-        "spec": {"machineConfigPoolSelector": {"matchLabels": {f"pools.operator.{MCFG}/worker": ""}},
-                 "kubeletConfig": {"maxPods": 300, "failSwapOn": True}},
-    }
-    rendered = get_pool(c)["spec"]["configuration"]["name"]
-    custom_api(c).create_cluster_custom_object(MCFG, "v1", "kubeletconfigs", user_kc)
-    wait_for(lambda: get_pool(c)["spec"]["configuration"]["name"] != rendered and settled(c), timeout=180,
-             what="the user KubeletConfig to roll out")
+    create_user_kubeletconfig(c, {"maxPods": 300, "failSwapOn": True})
     before, start = dump(c), reboots(c)
 
     check = run_site(c, tmp_path, "overcommit=200", check=True, diff=True)

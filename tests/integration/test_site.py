@@ -126,6 +126,18 @@ def settled(cluster, name="worker"):
             and (status.get("configuration") or {}).get("name") == pool["spec"]["configuration"]["name"])
 
 
+def create_user_kubeletconfig(cluster, kubelet_config, name="user-tuning"):
+    """A user's own KubeletConfig for the worker pool, rolled out (as before a first run)."""
+    kc = {"apiVersion": f"{MCFG}/v1", "kind": "KubeletConfig", "metadata": {"name": name},
+          "spec": {"machineConfigPoolSelector": {"matchLabels": {f"pools.operator.{MCFG}/worker": ""}},
+                   "kubeletConfig": kubelet_config}}
+    rendered = get_pool(cluster)["spec"]["configuration"]["name"]
+    custom_api(cluster).create_cluster_custom_object(MCFG, "v1", "kubeletconfigs", kc)
+    wait_for(lambda: get_pool(cluster)["spec"]["configuration"]["name"] != rendered and settled(cluster),
+             timeout=180, what="the user KubeletConfig to render and roll out")
+    return kc
+
+
 @pytest.fixture
 def site_cluster(cluster):
     """The session cluster in its seeded state (before and after the test)."""
@@ -198,18 +210,9 @@ def test_user_kubeletconfig_is_merged_then_restored(site_cluster, tmp_path):
     """The user's KubeletConfig keeps its keys and gets the swap keys merged in (no second
     KubeletConfig); state=absent restores exactly what it had."""
     cluster = site_cluster
-    user_kc = {
-        "apiVersion": f"{MCFG}/v1", "kind": "KubeletConfig",
-        "metadata": {"name": "user-tuning"},
-        "spec": {"machineConfigPoolSelector": {"matchLabels": {f"pools.operator.{MCFG}/worker": ""}},
-                 "kubeletConfig": {"maxPods": 300, "failSwapOn": True,
-                                   "evictionSoft": {"nodefs.available": "15%"},
-                                   "evictionSoftGracePeriod": {"nodefs.available": "1m"}}},
-    }
-    rendered_before = get_pool(cluster)["spec"]["configuration"]["name"]
-    custom_api(cluster).create_cluster_custom_object(MCFG, "v1", "kubeletconfigs", user_kc)
-    wait_for(lambda: get_pool(cluster)["spec"]["configuration"]["name"] != rendered_before and settled(cluster),
-             timeout=180, what="the user KubeletConfig to render and roll out")
+    user_kc = create_user_kubeletconfig(cluster, {"maxPods": 300, "failSwapOn": True,
+                                                  "evictionSoft": {"nodefs.available": "15%"},
+                                                  "evictionSoftGracePeriod": {"nodefs.available": "1m"}})
     reboots_before = counters(cluster)["reboots"]
 
     run = site(cluster, "overcommit=200", "verify_report_dir=%s" % (tmp_path / "r"))
