@@ -8,6 +8,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 RELEASE ?= 4.16
 NAME ?= default
 TOPOLOGY ?=
+# integration tests run test files on this many pytest-xdist workers, each with its own clusters
+WORKERS ?= 2
 # cluster-down/status work without the venv (cluster.py needs only the stdlib for them)
 CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cluster.py
 
@@ -52,7 +54,7 @@ unit: setup
 	$(BIN)/pytest -q tests/unit
 
 integration: setup build-cluster
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile --durations=40 tests/integration
 
 molecule: setup build-cluster ## Molecule scenarios default and reuse on the local cluster
 	$(BIN)/pytest -q tests/integration/test_molecule.py

@@ -11,7 +11,8 @@ No containers; every component is a local process in its own process group.
     python localcluster/cluster.py reset  [--name default] [--release 4.20]
 
 Importable: up(name, release, topology) -> ClusterInfo, down(name), status(name), info(name),
-reset(name, release), set_node_exec_env(api_client, pod, node_dir).
+reset(name, release), set_node_exec_env(api_client, pod, node_dir), restart_component(name,
+component) (start a component that died, or that a fault test killed, with its command line).
 
 Run directory: <repo>/.localcluster/<name>/ (env OCPV_LOCALCLUSTER_DIR moves the parent).
 Environment overrides (mostly for tests): OCPV_LOCALCLUSTER_BIN_DIR (the binaries; default: the
@@ -371,6 +372,7 @@ class _Starter:
                 raise ClusterError(f"{component}: could not start {binary}: {e}; log: {log_path}", component, log_path)
         _children[proc.pid] = proc
         (self.run / "pids" / f"{component}.pid").write_text(f"{proc.pid}\n")
+        (self.run / "pids" / f"{component}.argv").write_text(json.dumps(argv))  # for restart_component
         self.procs[component] = proc
         return proc
 
@@ -904,6 +906,30 @@ def reset(name="default", release=None):
             state["release"] = release
             _write_state(run, state)
     return _info_from_state(run, state)
+
+
+def restart_component(name, component):
+    """Start `component` of cluster `name` again with the command line it was started with, after it
+    died (fault tests kill the kube-apiserver by its PID mid-run); returns the new PID once it serves
+    (the kube-apiserver: ready; the others: started). The other components reconnect by themselves."""
+    run = run_dir(name)
+    with _locked(name):
+        state = _read_state(run)
+        pid = _read_pids(run).get(component)
+        if pid is not None and _ours(pid, run):
+            raise ClusterError(f"{component} of cluster {name!r} is still running (PID {pid})")
+        if pid is not None:
+            _reap(pid)
+        argv = json.loads((run / "pids" / f"{component}.argv").read_text())
+        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+        env.pop("KUBECONFIG", None)
+        if component == "kwok":
+            env["KWOK_WORKDIR"] = str(run / "kwok")
+        starter = _Starter(run)
+        proc = starter.start(component, argv, env)
+        if component == "kube-apiserver":
+            starter.wait(component, lambda: _apiserver_ready(run / "pki", state["ports"]["kube-apiserver"]))
+        return proc.pid
 
 
 # =============================================================================================

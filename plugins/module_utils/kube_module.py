@@ -8,6 +8,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
+import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
@@ -36,9 +37,31 @@ def k8s_module(name, argument_spec):
     return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
 
 
-def api_client(module):
-    """kubernetes.core's K8SClient for the module's auth options (fails the module on bad auth)."""
+def unreachable(text):
+    """True when an error text is a connection failure (refused, reset, timeout, DNS), not an API answer."""
+    return bool(re.search(r'Max retries exceeded|Connection (refused|reset|aborted)|NewConnectionError|'
+                          r'Failed to establish a new connection|RemoteDisconnected|timed out|'
+                          r'Name or service not known|ProtocolError', text))
+
+
+def unreachable_message(text, doing):
+    """'Cannot reach the Kubernetes API server at HOST:PORT (REASON) while DOING ...' from a urllib3 error
+    text: the address and the reason only (the raw text repeats itself and can be long)."""
+    where = re.search(r"host='([^']*)', port=(\d+)", text)
+    reason = re.findall(r'\[Errno -?\d+\] ([^"\')\]]+)', text)
+    return ('Cannot reach the Kubernetes API server%s (%s) while %s. Check that the API server is up and '
+            'that KUBECONFIG / K8S_AUTH_HOST point at it; a rerun converges once it answers.'
+            % (' at %s:%s' % where.groups() if where else '', reason[-1].strip() if reason else text[:200], doing))
+
+
+def api_client(module, doing='connecting'):
+    """kubernetes.core's K8SClient for the module's auth options (fails the module on bad auth, and
+    with unreachable_message() when the API server does not answer)."""
     try:
         return get_api_client(module)
     except CoreException as e:
         module.fail_from_exception(e)
+    except Exception as e:  # pylint: disable=broad-except - urllib3 errors of the client's first request (/version)
+        if not unreachable(str(e)):
+            raise
+        module.fail_json(msg=unreachable_message(str(e), doing + ' (nothing was changed)'))

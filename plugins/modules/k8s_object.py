@@ -151,7 +151,7 @@ import copy
 import time
 
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as logic
-from ansible_collections.ocpv.density.plugins.module_utils.kube_module import api_client, k8s_module
+from ansible_collections.ocpv.density.plugins.module_utils.kube_module import api_client, k8s_module, unreachable_message
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch
@@ -169,6 +169,11 @@ except ImportError:  # AnsibleK8SModule reports the missing library; these keep 
 
     class ResourceNotFoundError(Exception):
         pass
+
+try:
+    from urllib3.exceptions import HTTPError as ConnectionTrouble
+except ImportError:
+    ConnectionTrouble = OSError
 
 
 def argument_spec():
@@ -229,17 +234,18 @@ def run(module, client):
     what = '%s %s%s' % (kind, namespace + '/' if namespace else '', name)
     try:
         resource = client.resource(kind, api_version)
+        if not resource.namespaced:
+            namespace = None
+        existing = resource.get(name=name, namespace=namespace).to_dict()
     except ResourceNotFoundError:
         module.fail_json(msg='ocpv.density.k8s_object: the API server has no %s in %s (is its CRD installed?)'
                          % (kind, api_version), api_found=False)
-    if not resource.namespaced:
-        namespace = None
-    try:
-        existing = resource.get(name=name, namespace=namespace).to_dict()
     except NotFoundError:
         existing = None
     except DynamicApiError as e:
         module.fail_json(msg=api_error(e, 'reading ' + what))
+    except (ConnectionTrouble, OSError) as e:
+        module.fail_json(msg=unreachable_message(str(e), 'reading %s (nothing was changed)' % what))
 
     plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
     result = dict(changed=plan.changed, method=plan.method, api_found=True)
@@ -259,6 +265,10 @@ def run(module, client):
                                          content_type=logic.MERGE_PATCH)
         except DynamicApiError as e:
             module.fail_json(msg=api_error(e, '%s of %s' % (plan.method, what)), **result)
+        except (ConnectionTrouble, OSError) as e:
+            # The request may or may not have reached etcd; the next run reads and converges either way.
+            module.fail_json(msg=unreachable_message(str(e), 'writing (%s) %s; whether the write took effect is '
+                                                     'unknown' % (plan.method, what)), **result)
         if plan.method == 'delete':
             if params['wait'] and not wait_gone(resource, name, namespace, params['wait_timeout'], params['wait_sleep']):
                 module.fail_json(msg='%s still exists after %s s (finalizers?)' % (what, params['wait_timeout']),

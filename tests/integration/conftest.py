@@ -8,6 +8,10 @@ Fixtures
   a cluster started by hand is left running.
 - ``second_cluster`` (session): a second cluster ``second`` on its own ports (fleet tests), same
   rules.
+- Under pytest-xdist (``make integration`` runs two workers, one test file per worker) each worker
+  gets its own clusters: the names above get the worker id as suffix (``default-gw0``), so two
+  workers never reset each other's cluster. Clusters a test file starts by its own name
+  (``profiles``, ``roles-sno``) stay with that file's worker.
 
 Helpers (import them from ``clusterlib``, not from conftest): ``start_cluster(name, ...)`` for any
 further cluster, ``wait_for(predicate, ...)``, and the ``Cluster`` handle the fixtures yield,
@@ -23,11 +27,16 @@ import pytest
 from clusterlib import session_cluster
 
 
+def _per_worker(name):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}-{worker}" if worker else name
+
+
 @pytest.fixture(scope="session")
 def cluster():
-    yield from session_cluster(os.environ.get("OCPV_CLUSTER_NAME", "default"))
+    yield from session_cluster(_per_worker(os.environ.get("OCPV_CLUSTER_NAME", "default")))
 
 
 @pytest.fixture(scope="session")
 def second_cluster():
-    yield from session_cluster("second")
+    yield from session_cluster(_per_worker("second"))

@@ -5,13 +5,18 @@ what to look at, the pool is not left paused, nothing is half-merged, and a reru
 """
 
 import json
+import os
+import signal
 import threading
 import time
+from pathlib import Path
 
-from clusterlib import wait_for
+import kubernetes
+import pytest
+from clusterlib import localcluster, wait_for
 import test_site
-from test_site import (MCFG, PREVIOUS_ANNOTATION, create_user_kubeletconfig, custom_api, get_pool, kubeletconfigs,
-                       settled, site)
+from test_site import (MCFG, PREVIOUS_ANNOTATION, create_user_kubeletconfig, custom_api, get_pool, hco_overcommit,
+                       kubeletconfigs, machineconfig, settled, site)
 
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 
@@ -87,4 +92,143 @@ def test_wasp_agent_rollout_never_ready(site_cluster, tmp_path):
     rerun = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
     assert rerun.rc == 0, rerun
     assert settled(cluster)
+    assert json.loads((tmp_path / "r" / "density-report.json").read_text())["ok"]
+
+
+def assert_no_secrets(cluster, output):
+    """No credential of the run's identity in its output: the client key (base64 body lines) nor any
+    bearer token."""
+    key = (Path(cluster.run_dir) / "pki" / "admin.key").read_text()
+    body = [line for line in key.splitlines() if line and not line.startswith("-----")]
+    assert "PRIVATE KEY" not in output and not [line for line in body if line in output], "client key in the output"
+    assert "Bearer " not in output and "authorization:" not in output.lower(), "a token in the output"
+
+
+def _kill_apiserver_when_the_pool_pauses(cluster, down_seconds, events, stop):
+    """The fault: as soon as the run has paused the pool, SIGKILL the kube-apiserver by its PID, keep
+    it down `down_seconds`, start it again (same command line; etcd keeps the state)."""
+    while not stop.is_set():
+        try:
+            paused = get_pool(cluster)["spec"].get("paused")
+        except Exception:  # noqa: BLE001 - not our concern here; poll again
+            paused = False
+        if paused:
+            pid = int((Path(cluster.run_dir) / "pids" / "kube-apiserver.pid").read_text())
+            os.kill(pid, signal.SIGKILL)
+            events.append(("killed", pid, time.monotonic()))
+            time.sleep(down_seconds)
+            events.append(("restarted", localcluster.restart_component(cluster.name, "kube-apiserver"), time.monotonic()))
+            return
+        time.sleep(0.05)
+
+
+def test_apiserver_killed_while_the_pool_is_paused(site_cluster, tmp_path):
+    """The worst moment for the API server to die: the pool is paused and nothing is written yet.
+    The run's next write cannot reach the API server: the run stops naming it, keeps retrying the
+    unpause until the restarted API server answers (a pool must never stay paused), and says so;
+    no KubeletConfig or MachineConfig of ours exists (nothing half-applied); a rerun converges."""
+    cluster = site_cluster
+    rendered = get_pool(cluster)["spec"]["configuration"]["name"]
+    events, stop = [], threading.Event()
+    fault = threading.Thread(target=_kill_apiserver_when_the_pool_pauses, daemon=True,
+                             args=(cluster, 8, events, stop))
+    fault.start()
+    try:
+        run = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
+    finally:
+        stop.set()
+        fault.join(timeout=180)
+    assert [e[0] for e in events] == ["killed", "restarted"], (events, run)
+    assert localcluster.pid_alive(events[1][1])
+
+    assert run.rc != 0, run
+    assert "Cannot reach the Kubernetes API server at 127.0.0.1:%s" % cluster.ports["kube-apiserver"] in run.output, run
+    assert "Applying swap to pool worker failed" in run.output and "(the pool is unpaused now)" in run.output, run
+    assert_no_secrets(cluster, run.output)
+    pool = get_pool(cluster)
+    assert not pool["spec"].get("paused"), "the pool must not stay paused"
+    assert pool["spec"]["configuration"]["name"] == rendered, "nothing reached the pool"
+    assert kubeletconfigs(cluster) == [] and machineconfig(cluster, "90-worker-swap") is None, "nothing half-applied"
+
+    rerun = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
+    assert rerun.rc == 0, rerun
+    assert settled(cluster) and machineconfig(cluster, "90-worker-swap") is not None
+    assert json.loads((tmp_path / "r" / "density-report.json").read_text())["ok"]
+
+
+HCO_FAULT_POLICY = "fault-hco-webhook-refuses"  # harness: stands in for HCO's validating webhook
+
+
+def _hco_webhook_refuses(cluster, message):
+    """The emulated HCO admission webhook turns down every change of the HyperConverged by the
+    automation user. A ValidatingAdmissionPolicy stands in for HCO's webhook (no webhook server
+    here); the API server answers the patch with a denial as it would for the webhook."""
+    admission = kubernetes.client.AdmissionregistrationV1Api(cluster.api_client())
+    admission.create_validating_admission_policy({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": HCO_FAULT_POLICY},
+        "spec": {"failurePolicy": "Fail",
+                 "matchConstraints": {"resourceRules": [{"apiGroups": ["hco.kubevirt.io"], "apiVersions": ["*"],
+                                                         "operations": ["UPDATE"], "resources": ["hyperconvergeds"]}]},
+                 "matchConditions": [{"name": "automation-user",
+                                      "expression": "request.userInfo.username == 'ocpv-admin'"}],
+                 "validations": [{"expression": "false", "message": message}]}})
+    admission.create_validating_admission_policy_binding({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": HCO_FAULT_POLICY},
+        "spec": {"policyName": HCO_FAULT_POLICY, "validationActions": ["Deny"]}})
+    wait_for(lambda: not _hco_patch_allowed(cluster), timeout=60, what="the emulated HCO webhook to refuse")
+
+
+def _hco_webhook_accepts(cluster):
+    admission = kubernetes.client.AdmissionregistrationV1Api(cluster.api_client())
+    for delete in (admission.delete_validating_admission_policy_binding, admission.delete_validating_admission_policy):
+        try:
+            delete(HCO_FAULT_POLICY)
+        except kubernetes.client.exceptions.ApiException as exc:
+            if exc.status != 404:
+                raise
+    wait_for(lambda: _hco_patch_allowed(cluster), timeout=60, what="the emulated HCO webhook to accept again")
+
+
+def _hco_patch_allowed(cluster):
+    try:
+        custom_api(cluster).patch_namespaced_custom_object(
+            "hco.kubevirt.io", "v1beta1", "openshift-cnv", "hyperconvergeds", "kubevirt-hyperconverged",
+            {"metadata": {"labels": {"fault-probe": "x"}}}, dry_run="All")
+        return True
+    except kubernetes.client.exceptions.ApiException as exc:
+        if exc.status in (400, 403, 422):
+            return False
+        raise
+
+
+@pytest.fixture
+def hco_refusing(site_cluster):
+    yield site_cluster
+    _hco_webhook_accepts(site_cluster)
+
+
+def test_hco_refuses_the_overcommit_patch(hco_refusing, tmp_path):
+    """HCO's admission webhook turns the patch down: the run stops at the hco step with the
+    webhook's own words, what is in place and where to look; the pool was unpaused long before
+    (one rollout, settled), HCO keeps its old value; once HCO accepts, a rerun converges with no
+    further reboot."""
+    cluster = hco_refusing
+    _hco_webhook_refuses(cluster, "HCO is upgrading (emulated webhook); try again later")
+    run = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
+    assert run.rc != 0, run
+    assert "HyperConverged openshift-cnv/kubevirt-hyperconverged did not take memoryOvercommitPercentage 150" in run.output, run
+    assert "HCO is upgrading (emulated webhook); try again later" in run.output, run
+    assert "oc get hyperconverged -n openshift-cnv kubevirt-hyperconverged" in run.output, run
+    assert_no_secrets(cluster, run.output)
+    assert settled(cluster) and not get_pool(cluster)["spec"].get("paused")
+    assert hco_overcommit(cluster) in (None, 100)
+    rendered = get_pool(cluster)["spec"]["configuration"]["name"]
+
+    _hco_webhook_accepts(cluster)
+    rerun = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
+    assert rerun.rc == 0, rerun
+    assert hco_overcommit(cluster) == 150
+    assert get_pool(cluster)["spec"]["configuration"]["name"] == rendered, "the rerun needed no second rollout"
     assert json.loads((tmp_path / "r" / "density-report.json").read_text())["ok"]

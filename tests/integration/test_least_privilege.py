@@ -118,3 +118,9 @@ def test_site_runs_as_a_user_bound_only_to_the_automation_role(cluster, automati
     assert not can(cluster, USER, "patch", "nodes")
     assert not can(cluster, USER, "bind", "clusterroles", group="rbac.authorization.k8s.io", name="cluster-admin")
     assert not can(cluster, USER, "escalate", "clusterroles", group="rbac.authorization.k8s.io")
+    # the run lock's Lease, and no other (an operator's leader-election Lease stays out of reach)
+    assert can(cluster, USER, "update", "leases", group="coordination.k8s.io", namespace="openshift-cnv",
+               name="ocpv-density-run")
+    for verb in ("update", "delete", "get"):
+        assert not can(cluster, USER, verb, "leases", group="coordination.k8s.io", namespace="openshift-cnv",
+                       name="kubevirt-hyperconverged-operator-lock")
