@@ -61,7 +61,8 @@ def api_client(module, doing='connecting'):
         return get_api_client(module)
     except CoreException as e:
         module.fail_from_exception(e)
-    except Exception as e:  # pylint: disable=broad-except - urllib3 errors of the client's first request (/version)
+    # urllib3 errors of the client's first request (/version) come through unwrapped
+    except Exception as e:  # pylint: disable=broad-except
         if not unreachable(str(e)):
             raise
         module.fail_json(msg=unreachable_message(str(e), doing + ' (nothing was changed)'))

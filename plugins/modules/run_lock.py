@@ -142,7 +142,8 @@ def argument_spec():
 def new_holder():
     try:
         user = getpass.getuser()
-    except Exception:  # pylint: disable=broad-except - no user name in some containers
+    except Exception:  # pylint: disable=broad-except
+        # no user name for the UID in some containers (AAP execution environments)
         user = 'unknown'
     return '%s@%s/%s' % (user, socket.gethostname(), uuid.uuid4().hex[:8])
 

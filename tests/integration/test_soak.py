@@ -37,8 +37,8 @@ def inventory(cluster):
     for group, version, plural, namespace in KINDS:
         base = "/api/%s" % version if not group else "/apis/%s/%s" % (group, version)
         path = base + ("/namespaces/%s" % namespace if namespace else "") + "/" + plural
-        data, _, _ = client.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"],
-                                     _return_http_data_only=False)
+        data = client.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"],
+                               _return_http_data_only=True)
         names = ["%s/%s" % (i["metadata"].get("namespace", ""), i["metadata"]["name"]) for i in data["items"]]
         result[plural] = sorted(n for n in names if not n.split("/")[1].startswith("rendered-"))
     return result
@@ -51,8 +51,8 @@ def ours(cluster):
     for group, version, plural, namespace in KINDS:
         base = "/api/%s" % version if not group else "/apis/%s/%s" % (group, version)
         path = base + ("/namespaces/%s" % namespace if namespace else "") + "/" + plural
-        data, _, _ = client.call_api(path, "GET", query_params=[("labelSelector", "app.kubernetes.io/managed-by=ocpv.density")],
-                                     response_type="object", auth_settings=["BearerToken"], _return_http_data_only=False)
+        data = client.call_api(path, "GET", query_params=[("labelSelector", "app.kubernetes.io/managed-by=ocpv.density")],
+                               response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True)
         if data["items"]:
             found[plural] = [i["metadata"]["name"] for i in data["items"]]
     return found
