@@ -1022,8 +1022,17 @@ def hco_wasp_objects():
 # Main loop
 # =============================================================================================
 
-def run(emulator, interval):
+IDLE_AFTER = 5.0  # seconds without a write and without a node rebooting
+
+
+def run(emulator, interval, idle_interval=None):
+    """Cycle every `interval` seconds while the operators have work (a write in the last IDLE_AFTER
+    seconds, or a node rebooting), every `idle_interval` seconds otherwise: an idle cluster then
+    costs a third of the API requests, and the first reaction to a change comes at most
+    `idle_interval` late."""
+    idle_interval = max(interval, idle_interval if idle_interval is not None else interval)
     hold, held, ready = (emulator.state_dir / n for n in ("hold", "held", "ready"))
+    last_busy = time.monotonic()
     while True:
         if hold.exists():  # openshift.reset()/upgrade() is changing the cluster: stand still
             held.write_text(str(os.getpid()))
@@ -1038,8 +1047,10 @@ def run(emulator, interval):
             except Exception:  # same as below: try again next cycle
                 log.exception("cycle failed")
             held.unlink(missing_ok=True)
+            last_busy = time.monotonic()
             time.sleep(interval)
             continue
+        writes = emulator.kube.writes
         try:
             emulator.cycle()
             if not ready.exists():
@@ -1047,7 +1058,11 @@ def run(emulator, interval):
                 log.info("ready")
         except Exception:  # the apiserver may be restarting; try again next cycle
             log.exception("cycle failed")
-        time.sleep(interval)
+            last_busy = time.monotonic()
+        rebooting = any(done != float("inf") for done in emulator.rebooting.values())  # inf: stuck for good
+        if emulator.kube.writes != writes or rebooting:
+            last_busy = time.monotonic()
+        time.sleep(interval if time.monotonic() - last_busy < IDLE_AFTER else idle_interval)
 
 
 def main(argv=None):
@@ -1056,14 +1071,17 @@ def main(argv=None):
     p.add_argument("--run-dir", required=True)
     p.add_argument("--topology", default="ha", choices=["ha", "compact", "sno", "hcp"])
     p.add_argument("--interval", type=float, default=float(os.environ.get("OCPV_EMULATOR_INTERVAL", "0.3")),
-                   help="seconds between cycles")
+                   help="seconds between cycles while the operators have work")
+    p.add_argument("--idle-interval", type=float,
+                   default=float(os.environ.get("OCPV_EMULATOR_IDLE_INTERVAL", "1.0")),
+                   help="seconds between cycles after %.0f s without work" % IDLE_AFTER)
     p.add_argument("--reboot-seconds", type=float, default=float(os.environ.get("OCPV_EMULATOR_REBOOT_SECONDS", "0.5")),
                    help="how long an emulated node reboot takes")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
     emulator = Emulator(Kube(args.kubeconfig), args.run_dir, args.topology, args.reboot_seconds)
     (emulator.state_dir / "ready").unlink(missing_ok=True)
-    run(emulator, args.interval)
+    run(emulator, args.interval, args.idle_interval)
 
 
 if __name__ == "__main__":

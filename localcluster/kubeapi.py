@@ -41,9 +41,12 @@ class Kube:
     def __init__(self, kubeconfig, timeout=30):
         self.api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
         self.timeout = timeout
+        self.writes = 0  # write requests sent (the emulator slows down while it has nothing to write)
 
     def request(self, method, url_path, body=None, query=None, content_type="application/json"):
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        if method != "GET":
+            self.writes += 1
         method, url, headers, body = self.api.param_serialize(
             method, url_path, query_params=list((query or {}).items()), header_params=headers,
             body=body, auth_settings=["BearerToken"])[:4]

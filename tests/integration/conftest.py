@@ -6,8 +6,8 @@ Fixtures
   already up and healthy. At the end of the session it is stopped if a test session started it
   and no other test session (another pytest process) still uses it, unless ``OCPV_KEEP_CLUSTER=1``;
   a cluster started by hand is left running.
-- ``second_cluster`` (session): a second cluster ``second`` on its own ports (fleet tests), same
-  rules.
+- ``second_cluster`` (module): a second cluster ``second`` on its own ports, for test_fleet.py only;
+  same rules, but stopped after that module (an idle cluster costs a sixth of a core).
 - Under pytest-xdist (``make integration`` runs two workers, one test file per worker) each worker
   gets its own clusters: the names above get the worker id as suffix (``default-gw0``), so two
   workers never reset each other's cluster. Clusters a test file starts by its own name
@@ -37,6 +37,6 @@ def cluster():
     yield from session_cluster(_per_worker(os.environ.get("OCPV_CLUSTER_NAME", "default")))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def second_cluster():
     yield from session_cluster(_per_worker("second"))

@@ -212,19 +212,6 @@ def test_audit_log_records_the_admin_user(cluster, core, namespace):
         assert emu
 
 
-def test_second_cluster_runs_alongside_on_other_ports(cluster, second_cluster):
-    assert cluster.run_dir != second_cluster.run_dir
-    assert not set(cluster.ports.values()) & set(second_cluster.ports.values())
-    for c in (cluster, second_cluster):
-        api = c.api_client()
-        version = kubernetes.client.VersionApi(api).get_code()
-        assert version.git_version == "v1.36.3"
-        nodes = kubernetes.client.CoreV1Api(api).list_node().items
-        assert {n.metadata.name for n in nodes} == set(c.nodes)
-        api.close()
-    assert localcluster.status(cluster.name)["healthy"] and localcluster.status(second_cluster.name)["healthy"]
-
-
 # =============================================================================================
 # lifecycle: crash recovery, teardown, faults (throwaway clusters)
 # =============================================================================================

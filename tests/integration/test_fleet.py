@@ -21,6 +21,7 @@ import yaml
 
 from aaplib import (aap_environment, bearer_token_credential, delete_bearer_token_identity, failure_text,
                     files_containing, private_data_dir, run_job, stats_event)
+from clusterlib import localcluster
 
 DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
 
@@ -54,6 +55,20 @@ def fleet(cluster, second_cluster, tmp_path_factory):
     cluster.reset()
     second_cluster.reset()
     delete_bearer_token_identity(cluster)
+
+
+def test_second_cluster_runs_alongside_on_other_ports(cluster, second_cluster):
+    """The harness: a second cluster (the fleet's cluster-b) on its own ports and run dir."""
+    assert cluster.run_dir != second_cluster.run_dir
+    assert not set(cluster.ports.values()) & set(second_cluster.ports.values())
+    for c in (cluster, second_cluster):
+        api = c.api_client()
+        version = kubernetes.client.VersionApi(api).get_code()
+        assert version.git_version == "v1.36.3"
+        nodes = kubernetes.client.CoreV1Api(api).list_node().items
+        assert {n.metadata.name for n in nodes} == set(c.nodes)
+        api.close()
+    assert localcluster.status(cluster.name)["healthy"] and localcluster.status(second_cluster.name)["healthy"]
 
 
 def hco_overcommit(c):

@@ -172,7 +172,7 @@ def test_upgrade_path_4_16_to_4_20_to_4_21_then_absent(pcluster, tmp_path):
 
     check = run_site(c, tmp_path, "overcommit=150", check=True, diff=True)
     assert check.rc == 0, check
-    assert check.writes == [], describe_writes(check.writes)
+    assert check.all_writes == [], describe_writes(check.all_writes)
     assert "kind: AlertingRule" in check.output and "evictionSoft" in check.output, check
 
     run = run_site(c, tmp_path, "overcommit=150")
@@ -231,7 +231,7 @@ def test_upgrade_path_4_16_to_4_20_to_4_21_then_absent(pcluster, tmp_path):
 
     check_absent = run_site(c, tmp_path, "state=absent", check=True, diff=True)
     assert check_absent.rc == 0, check_absent
-    assert check_absent.writes == [], describe_writes(check_absent.writes)
+    assert check_absent.all_writes == [], describe_writes(check_absent.all_writes)
     start = reboots(c)
     absent = run_site(c, tmp_path, "state=absent")
     assert absent.rc == 0, absent
@@ -253,7 +253,7 @@ def test_manual_4_17_with_user_kubeletconfig_and_absent(pcluster, tmp_path):
     before, start = dump(c), reboots(c)
 
     check = run_site(c, tmp_path, "overcommit=200", check=True, diff=True)
-    assert check.rc == 0 and check.writes == [], describe_writes(check.writes) or check
+    assert check.rc == 0 and check.all_writes == [], describe_writes(check.all_writes) or check
     assert "kind: PrometheusRule" in check.output, check
 
     run = run_site(c, tmp_path, "overcommit=200")
@@ -272,7 +272,7 @@ def test_manual_4_17_with_user_kubeletconfig_and_absent(pcluster, tmp_path):
     noop(run_site(c, tmp_path, "overcommit=200"))
 
     check_absent = run_site(c, tmp_path, "state=absent", check=True)
-    assert check_absent.rc == 0 and check_absent.writes == [], describe_writes(check_absent.writes) or check_absent
+    assert check_absent.rc == 0 and check_absent.all_writes == [], describe_writes(check_absent.all_writes) or check_absent
     absent = run_site(c, tmp_path, "state=absent")
     assert absent.rc == 0, absent
     assert reboots(c) == {w: start[w] + 2 for w in WORKERS}
@@ -299,7 +299,7 @@ def test_hco_managed_hands_over_from_a_manual_wasp_agent(pcluster, tmp_path):
                                        "containers": [{"name": "wasp-agent", "image": "quay.io/x/wasp-agent:v4.19"}]}}}})
 
     check = run_site(c, tmp_path, "overcommit=150", check=True)
-    assert check.rc == 0 and check.writes == [], check
+    assert check.rc == 0 and check.all_writes == [], check
 
     run = run_site(c, tmp_path, "overcommit=150")
     converged(run, c, tmp_path, {})
@@ -316,7 +316,7 @@ def test_dropin_fresh_and_native_refused_next_to_wasp(pcluster, tmp_path):
     HCO runs wasp-agent, with nothing written."""
     c = fresh(pcluster, "4.22")
     check = run_site(c, tmp_path, "overcommit=150", check=True, diff=True)
-    assert check.rc == 0 and check.writes == [], check
+    assert check.rc == 0 and check.all_writes == [], check
     run = run_site(c, tmp_path, "overcommit=150")
     converged(run, c, tmp_path, {})
     assert "profile dropin-4.21" in run.output
@@ -340,7 +340,7 @@ def test_native_opt_in(pcluster, tmp_path):
                                                  {"metadata": {"annotations": {"platform.kubevirt.io/autopilot": "swap-enable"}}})
     before = dump(c)
     check = run_site(c, tmp_path, "overcommit=150", "density_profile=native", check=True, diff=True)
-    assert check.rc == 0 and check.writes == [], describe_writes(check.writes) or check
+    assert check.rc == 0 and check.all_writes == [], describe_writes(check.all_writes) or check
     assert "ocpv-density-swap-rules" in check.output and "kind: MachineConfig" in check.output, check
     run = run_site(c, tmp_path, "overcommit=150", "density_profile=native")
     converged(run, c, tmp_path, {})
@@ -353,7 +353,7 @@ def test_native_opt_in(pcluster, tmp_path):
     noop(run_site(c, tmp_path, "overcommit=150", "density_profile=native"))
 
     check_absent = run_site(c, tmp_path, "state=absent", "density_profile=native", check=True)
-    assert check_absent.rc == 0 and check_absent.writes == [], describe_writes(check_absent.writes) or check_absent
+    assert check_absent.rc == 0 and check_absent.all_writes == [], describe_writes(check_absent.all_writes) or check_absent
     absent = run_site(c, tmp_path, "state=absent", "density_profile=native")
     assert absent.rc == 0, absent
     after = dump(c)
