@@ -26,6 +26,29 @@ except ImportError:
     class CoreException(Exception):
         pass
 
+try:
+    from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError, ResourceNotFoundError
+except ImportError:  # k8s_module() reports the missing library; these keep the modules importable
+    class DynamicApiError(Exception):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
+
+    class ConflictError(DynamicApiError):
+        pass
+
+    class ResourceNotFoundError(Exception):
+        pass
+
+try:
+    from urllib3.exceptions import HTTPError as _Urllib3Error
+except ImportError:
+    _Urllib3Error = OSError
+
+# What a request raises when the API server does not answer (refused, reset, timed out).
+CONNECTION_ERRORS = (_Urllib3Error, OSError)
+
 
 def k8s_module(name, argument_spec):
     """An AnsibleK8SModule taking kubernetes.core's auth options plus ``argument_spec``."""

@@ -151,29 +151,14 @@ import copy
 import time
 
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as logic
-from ansible_collections.ocpv.density.plugins.module_utils.kube_module import api_client, k8s_module, unreachable_message
+from ansible_collections.ocpv.density.plugins.module_utils.kube_module import (
+    CONNECTION_ERRORS, DynamicApiError, NotFoundError, ResourceNotFoundError, api_client, k8s_module,
+    unreachable_message)
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch
 except ImportError:  # k8s_module() reports it
     apply_patch = None
-
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
-except ImportError:  # AnsibleK8SModule reports the missing library; these keep the module importable
-    class DynamicApiError(Exception):
-        pass
-
-    class NotFoundError(DynamicApiError):
-        pass
-
-    class ResourceNotFoundError(Exception):
-        pass
-
-try:
-    from urllib3.exceptions import HTTPError as ConnectionTrouble
-except ImportError:
-    ConnectionTrouble = OSError
 
 
 def argument_spec():
@@ -244,7 +229,7 @@ def run(module, client):
         existing = None
     except DynamicApiError as e:
         module.fail_json(msg=api_error(e, 'reading ' + what))
-    except (ConnectionTrouble, OSError) as e:
+    except CONNECTION_ERRORS as e:
         module.fail_json(msg=unreachable_message(str(e), 'reading %s (nothing was changed)' % what))
 
     plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
@@ -265,7 +250,7 @@ def run(module, client):
                                          content_type=logic.MERGE_PATCH)
         except DynamicApiError as e:
             module.fail_json(msg=api_error(e, '%s of %s' % (plan.method, what)), **result)
-        except (ConnectionTrouble, OSError) as e:
+        except CONNECTION_ERRORS as e:
             # The request may or may not have reached etcd; the next run reads and converges either way.
             module.fail_json(msg=unreachable_message(str(e), 'writing (%s) %s; whether the write took effect is '
                                                      'unknown' % (plan.method, what)), **result)

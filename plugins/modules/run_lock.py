@@ -109,24 +109,8 @@ import socket
 import uuid
 
 from ansible_collections.ocpv.density.plugins.module_utils import run_lock as logic
-from ansible_collections.ocpv.density.plugins.module_utils.kube_module import api_client, k8s_module, unreachable_message
-
-try:
-    from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError
-except ImportError:  # AnsibleK8SModule reports the missing library; these keep the module importable
-    class DynamicApiError(Exception):
-        pass
-
-    class NotFoundError(DynamicApiError):
-        pass
-
-    class ConflictError(DynamicApiError):
-        pass
-
-try:
-    from urllib3.exceptions import HTTPError as ConnectionTrouble
-except ImportError:
-    ConnectionTrouble = OSError
+from ansible_collections.ocpv.density.plugins.module_utils.kube_module import (
+    CONNECTION_ERRORS, ConflictError, DynamicApiError, NotFoundError, api_client, k8s_module, unreachable_message)
 
 
 def argument_spec():
@@ -221,7 +205,7 @@ def main():
         module.fail_json(msg='%s the run lock (Lease %s/%s) failed (HTTP %s): %s%s'
                          % ('Taking' if params['state'] == 'acquired' else 'Releasing', params['namespace'],
                             params['name'], getattr(e, 'status', None), e.summary(), still_held(params)))
-    except (ConnectionTrouble, OSError) as e:
+    except CONNECTION_ERRORS as e:
         module.fail_json(msg=unreachable_message(str(e), 'working on the run lock (Lease %s/%s)'
                                                  % (params['namespace'], params['name'])) + still_held(params))
 
