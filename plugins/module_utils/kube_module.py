@@ -26,8 +26,10 @@ except ImportError:
     class CoreException(Exception):
         pass
 
+# Re-exported for the modules (one place for the fallbacks).
 try:
-    from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError, NotFoundError, ResourceNotFoundError
+    from kubernetes.dynamic.exceptions import (  # pylint: disable=unused-import
+        ConflictError, DynamicApiError, NotFoundError, ResourceNotFoundError)
 except ImportError:  # k8s_module() reports the missing library; these keep the modules importable
     class DynamicApiError(Exception):
         pass
@@ -41,13 +43,11 @@ except ImportError:  # k8s_module() reports the missing library; these keep the 
     class ResourceNotFoundError(Exception):
         pass
 
-try:
-    from urllib3.exceptions import HTTPError as _Urllib3Error
+try:  # with OSError: what a request raises when the API server does not answer (refused, reset, timed out)
+    from urllib3.exceptions import HTTPError as Urllib3Error  # pylint: disable=unused-import
 except ImportError:
-    _Urllib3Error = OSError
-
-# What a request raises when the API server does not answer (refused, reset, timed out).
-CONNECTION_ERRORS = (_Urllib3Error, OSError)
+    class Urllib3Error(Exception):
+        pass
 
 
 def k8s_module(name, argument_spec):

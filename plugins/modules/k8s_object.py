@@ -152,7 +152,7 @@ import time
 
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as logic
 from ansible_collections.ocpv.density.plugins.module_utils.kube_module import (
-    CONNECTION_ERRORS, DynamicApiError, NotFoundError, ResourceNotFoundError, api_client, k8s_module,
+    Urllib3Error, DynamicApiError, NotFoundError, ResourceNotFoundError, api_client, k8s_module,
     unreachable_message)
 
 try:
@@ -229,7 +229,7 @@ def run(module, client):
         existing = None
     except DynamicApiError as e:
         module.fail_json(msg=api_error(e, 'reading ' + what))
-    except CONNECTION_ERRORS as e:
+    except (Urllib3Error, OSError) as e:
         module.fail_json(msg=unreachable_message(str(e), 'reading %s (nothing was changed)' % what))
 
     plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
@@ -250,7 +250,7 @@ def run(module, client):
                                          content_type=logic.MERGE_PATCH)
         except DynamicApiError as e:
             module.fail_json(msg=api_error(e, '%s of %s' % (plan.method, what)), **result)
-        except CONNECTION_ERRORS as e:
+        except (Urllib3Error, OSError) as e:
             # The request may or may not have reached etcd; the next run reads and converges either way.
             module.fail_json(msg=unreachable_message(str(e), 'writing (%s) %s; whether the write took effect is '
                                                      'unknown' % (plan.method, what)), **result)

@@ -110,7 +110,7 @@ import uuid
 
 from ansible_collections.ocpv.density.plugins.module_utils import run_lock as logic
 from ansible_collections.ocpv.density.plugins.module_utils.kube_module import (
-    CONNECTION_ERRORS, ConflictError, DynamicApiError, NotFoundError, api_client, k8s_module, unreachable_message)
+    Urllib3Error, ConflictError, DynamicApiError, NotFoundError, api_client, k8s_module, unreachable_message)
 
 
 def argument_spec():
@@ -205,7 +205,7 @@ def main():
         module.fail_json(msg='%s the run lock (Lease %s/%s) failed (HTTP %s): %s%s'
                          % ('Taking' if params['state'] == 'acquired' else 'Releasing', params['namespace'],
                             params['name'], getattr(e, 'status', None), e.summary(), still_held(params)))
-    except CONNECTION_ERRORS as e:
+    except (Urllib3Error, OSError) as e:
         module.fail_json(msg=unreachable_message(str(e), 'working on the run lock (Lease %s/%s)'
                                                  % (params['namespace'], params['name'])) + still_held(params))
 
