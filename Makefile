@@ -13,7 +13,7 @@ WORKERS ?= 2
 # cluster-down/status work without the venv (cluster.py needs only the stdlib for them)
 CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cluster.py
 
-.PHONY: setup build-cluster cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule bench clean
+.PHONY: setup build-cluster cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -58,6 +58,9 @@ integration: setup build-cluster
 
 molecule: setup build-cluster ## Molecule scenarios default and reuse on the local cluster
 	$(BIN)/pytest -q tests/integration/test_molecule.py
+
+soak: setup build-cluster ## 20 present/absent runs in a row (tests/integration/test_soak.py; not in `make test`)
+	OCPV_SOAK=1 $(BIN)/pytest -q tests/integration/test_soak.py
 
 bench: setup build-cluster
 	$(BIN)/python benchmarks/run.py
