@@ -3,8 +3,9 @@ different overcommit each time) and state=absent. After every run the cluster is
 expected state; at the end nothing of ours is left and every object the harness seeded is back as
 it was (no leaked objects, no leftover lock).
 
-Opt-in (`make soak`, or OCPV_SOAK=1): 20 full runs take ~25 to 40 minutes on the two-core CI
-machine, which the 90-minute CI budget does not hold next to the rest of the suite.
+Opt-in (`make soak`, or OCPV_SOAK=1) for now: it takes ~17 minutes alone (a site run ~50 s), and it
+has not yet run inside a full CI run (the suite took 37 minutes on two workers); the next step is to
+drop the skip and let CI run it.
 """
 
 import json
@@ -20,7 +21,7 @@ from test_site import (MCFG, WORKERS, apps_api, counters, custom_api, hco_overco
 pytestmark = pytest.mark.skipif(os.environ.get("OCPV_SOAK") != "1", reason="soak is opt-in: make soak (OCPV_SOAK=1)")
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 FAST = ["swap_wait_poll_interval=1", "wasp_agent_wait_poll_interval=1", "hco_wait_poll_interval=1"]
-OVERCOMMITS = [150, 200, 120, 300, 175, 110, 250, 130, 400, 160]  # one per present run
+OVERCOMMITS = [150, 200, 120, 175, 110, 190, 130, 160, 140, 180]  # one per present run (<= 200: the emulated disks)
 
 # What the soak compares before and after: every object of these kinds, by name (the MCO's
 # rendered-* configs excepted: the MCO makes one per rollout and keeps them, as on a real cluster).
