@@ -664,6 +664,18 @@ def up(name="default", release=None, topology=None, openshift=True, quiet=False)
         return _start(name, run, release or default_release, topology or "ha", openshift, quiet)
 
 
+def _component_env(run=None, component=None):
+    """The environment a component runs in: local traffic bypasses any proxy, no KUBECONFIG of the
+    caller's leaks in, kwok keeps its state in the run dir, the emulator's log is unbuffered."""
+    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env.pop("KUBECONFIG", None)
+    if component == "kwok":
+        env["KWOK_WORKDIR"] = str(run / "kwok")
+    if component == "emulator":
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 def _start(name, run, release, topology, openshift, quiet):
     t0 = time.monotonic()
     timings = {}
@@ -702,8 +714,7 @@ def _start(name, run, release, topology, openshift, quiet):
             meminfo.parent.mkdir(parents=True, exist_ok=True)
             meminfo.write_text(node.meminfo())
         timings["pki+config"] = time.monotonic() - t0
-        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-        env.pop("KUBECONFIG", None)
+        env = _component_env()
 
         t = time.monotonic()
         starter.start("etcd", [
@@ -773,7 +784,7 @@ def _start(name, run, release, topology, openshift, quiet):
             f"--node-port={ports['kwok']}", f"--server-address=127.0.0.1:{ports['kwok']}",
             f"--tls-cert-file={pki / 'kwok-serving.crt'}", f"--tls-private-key-file={pki / 'kwok-serving.key'}",
             "--node-lease-duration-seconds=40", f"--cidr={POD_CIDR}", "--enable-crds=Exec"],
-            dict(env, KWOK_WORKDIR=str(run / "kwok")))
+            _component_env(run, "kwok"))
         starter.wait("kwok", lambda: _kwok_healthy(pki, ports["kwok"]))
         for node in nodes:
             if api.request("GET", f"/api/v1/nodes/{node.name}", ok404=True) is None:
@@ -802,7 +813,7 @@ def _start(name, run, release, topology, openshift, quiet):
                 ready.unlink(missing_ok=True)
                 starter.start("emulator", [
                     sys.executable, str(HERE / "emulator.py"), "--kubeconfig", str(run / "emulator.kubeconfig"),
-                    "--run-dir", str(run), "--topology", topology], dict(env, PYTHONUNBUFFERED="1"))
+                    "--run-dir", str(run), "--topology", topology], _component_env(run, "emulator"))
                 starter.wait("emulator", lambda: ready.exists() and ready.read_text().strip() == str(
                     starter.procs["emulator"].pid), timeout=60)
                 timings["emulator"] = time.monotonic() - t
@@ -921,12 +932,8 @@ def restart_component(name, component):
         if pid is not None:
             _reap(pid)
         argv = json.loads((run / "pids" / f"{component}.argv").read_text())
-        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-        env.pop("KUBECONFIG", None)
-        if component == "kwok":
-            env["KWOK_WORKDIR"] = str(run / "kwok")
         starter = _Starter(run)
-        proc = starter.start(component, argv, env)
+        proc = starter.start(component, argv, _component_env(run, component))
         if component == "kube-apiserver":
             starter.wait(component, lambda: _apiserver_ready(run / "pki", state["ports"]["kube-apiserver"]))
         return proc.pid

@@ -21,16 +21,33 @@ from test_site import (MCFG, PREVIOUS_ANNOTATION, create_user_kubeletconfig, cus
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 
 
-def _patch_kubeletconfig_when_the_pool_pauses(cluster, name, patch, done, stop):
-    """Another writer: as soon as the run pauses the pool (after it read the KubeletConfig, before
-    it writes it), change the KubeletConfig. Polls (a watch stream was cut by the API server's
-    connection handling under load); the run's next write is a new module process, seconds later."""
-    while not stop.is_set():
-        if get_pool(cluster)["spec"].get("paused"):
-            custom_api(cluster).patch_cluster_custom_object(MCFG, "v1", "kubeletconfigs", name, patch)
-            done.set()
-            return
-        time.sleep(0.05)
+def site_with_fault_when_the_pool_pauses(cluster, fault, *extra_vars):
+    """Run site.yml while a thread polls the pool and calls fault() once, as soon as the run has
+    paused it: after the run's reads, before its writes (each write is a new module process, seconds
+    later). Polls: a watch stream was cut by the API server's connection handling under load.
+    Returns (run, whether fault() ran)."""
+    happened, stop = threading.Event(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                paused = get_pool(cluster)["spec"].get("paused")
+            except Exception:  # noqa: BLE001 - the fault may be the API server itself; poll again
+                paused = False
+            if paused:
+                fault()
+                happened.set()
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        run = site(cluster, *extra_vars)
+    finally:
+        stop.set()
+        thread.join(timeout=180)
+    return run, happened.is_set()
 
 
 def test_kubeletconfig_changed_between_read_and_write(site_cluster, tmp_path):
@@ -41,16 +58,13 @@ def test_kubeletconfig_changed_between_read_and_write(site_cluster, tmp_path):
     cluster = site_cluster
     create_user_kubeletconfig(cluster, {"maxPods": 300, "failSwapOn": True})
 
-    changed, stop = threading.Event(), threading.Event()
-    writer = threading.Thread(target=_patch_kubeletconfig_when_the_pool_pauses, daemon=True,
-                              args=(cluster, "user-tuning", {"spec": {"kubeletConfig": {"maxPods": 250}}}, changed, stop))
-    writer.start()
-    try:
-        run = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
-    finally:
-        stop.set()
-        writer.join(timeout=30)
-    assert changed.is_set(), "the other writer never saw the pool paused: %r" % run
+    def other_writer():
+        custom_api(cluster).patch_cluster_custom_object(MCFG, "v1", "kubeletconfigs", "user-tuning",
+                                                        {"spec": {"kubeletConfig": {"maxPods": 250}}})
+
+    run, changed = site_with_fault_when_the_pool_pauses(cluster, other_writer, "overcommit=150",
+                                                        "verify_report_dir=%s" % (tmp_path / "r"))
+    assert changed, "the other writer never saw the pool paused: %r" % run
 
     assert run.rc != 0, run
     assert "conflict" in run.output and "KubeletConfig" in run.output and "user-tuning" in run.output, run
@@ -104,24 +118,6 @@ def assert_no_secrets(cluster, output):
     assert "Bearer " not in output and "authorization:" not in output.lower(), "a token in the output"
 
 
-def _kill_apiserver_when_the_pool_pauses(cluster, down_seconds, events, stop):
-    """The fault: as soon as the run has paused the pool, SIGKILL the kube-apiserver by its PID, keep
-    it down `down_seconds`, start it again (same command line; etcd keeps the state)."""
-    while not stop.is_set():
-        try:
-            paused = get_pool(cluster)["spec"].get("paused")
-        except Exception:  # noqa: BLE001 - not our concern here; poll again
-            paused = False
-        if paused:
-            pid = int((Path(cluster.run_dir) / "pids" / "kube-apiserver.pid").read_text())
-            os.kill(pid, signal.SIGKILL)
-            events.append(("killed", pid, time.monotonic()))
-            time.sleep(down_seconds)
-            events.append(("restarted", localcluster.restart_component(cluster.name, "kube-apiserver"), time.monotonic()))
-            return
-        time.sleep(0.05)
-
-
 def test_apiserver_killed_while_the_pool_is_paused(site_cluster, tmp_path):
     """The worst moment for the API server to die: the pool is paused and nothing is written yet.
     The run's next write cannot reach the API server: the run stops naming it, keeps retrying the
@@ -129,15 +125,19 @@ def test_apiserver_killed_while_the_pool_is_paused(site_cluster, tmp_path):
     no KubeletConfig or MachineConfig of ours exists (nothing half-applied); a rerun converges."""
     cluster = site_cluster
     rendered = get_pool(cluster)["spec"]["configuration"]["name"]
-    events, stop = [], threading.Event()
-    fault = threading.Thread(target=_kill_apiserver_when_the_pool_pauses, daemon=True,
-                             args=(cluster, 8, events, stop))
-    fault.start()
-    try:
-        run = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "r"))
-    finally:
-        stop.set()
-        fault.join(timeout=180)
+    events = []
+
+    def kill_and_restart_the_apiserver():
+        """SIGKILL the kube-apiserver by its PID, keep it down 8 s, start it again (same command
+        line; etcd keeps the state)."""
+        pid = int((Path(cluster.run_dir) / "pids" / "kube-apiserver.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        events.append(("killed", pid))
+        time.sleep(8)
+        events.append(("restarted", localcluster.restart_component(cluster.name, "kube-apiserver")))
+
+    run = site_with_fault_when_the_pool_pauses(cluster, kill_and_restart_the_apiserver, "overcommit=150",
+                                               "verify_report_dir=%s" % (tmp_path / "r"))[0]
     assert [e[0] for e in events] == ["killed", "restarted"], (events, run)
     assert localcluster.pid_alive(events[1][1])
 
