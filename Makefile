@@ -54,13 +54,13 @@ unit: setup
 	$(BIN)/pytest -q tests/unit
 
 integration: setup build-cluster
-	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile --durations=40 tests/integration
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=40 tests/integration
 
 molecule: setup build-cluster ## Molecule scenarios default and reuse on the local cluster
 	$(BIN)/pytest -q tests/integration/test_molecule.py
 
-soak: setup build-cluster ## 20 present/absent runs in a row (tests/integration/test_soak.py; not in `make test`)
-	OCPV_SOAK=1 $(BIN)/pytest -q tests/integration/test_soak.py
+soak: setup build-cluster ## only the soak: 20 present/absent runs in a row (also part of `make integration`)
+	$(BIN)/pytest -q tests/integration/test_soak.py
 
 bench: setup build-cluster
 	$(BIN)/python benchmarks/run.py

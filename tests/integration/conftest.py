@@ -12,6 +12,9 @@ Fixtures
   gets its own clusters: the names above get the worker id as suffix (``default-gw0``), so two
   workers never reset each other's cluster. Clusters a test file starts by its own name
   (``profiles``, ``roles-sno``) stay with that file's worker.
+- The longest files are collected first (``LONGEST_FIRST``) and the Makefile passes
+  ``--no-loadscope-reorder``, so the two workers start with them instead of xdist's default
+  (files with the most tests first), which left the one-test, 15-minute soak for the end.
 
 Helpers (import them from ``clusterlib``, not from conftest): ``start_cluster(name, ...)`` for any
 further cluster, ``wait_for(predicate, ...)``, and the ``Cluster`` handle the fixtures yield,
@@ -25,6 +28,17 @@ import os
 
 import pytest
 from clusterlib import session_cluster
+
+# Measured wall time, longest first (CI log, 2026-11-24): profiles ~23 min, soak ~15, site ~10.
+LONGEST_FIRST = ("test_profiles.py", "test_soak.py", "test_site.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: tests keep their order within a file
 
 
 def _per_worker(name):

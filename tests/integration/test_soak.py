@@ -3,22 +3,18 @@ different overcommit each time) and state=absent. After every run the cluster is
 expected state; at the end nothing of ours is left and every object the harness seeded is back as
 it was (no leaked objects, no leftover lock).
 
-Opt-in (`make soak`, or OCPV_SOAK=1) for now: it passes alone (15 minutes, a site run ~45 s) but
-has not yet run inside a full CI run (the rest took 37 minutes on two workers); the next step is
-to drop the skip and let CI run it.
+Part of `make integration` (CI); `make soak` runs it alone (~15 minutes, a site run ~45 s). The
+conftest schedules it among the first files so it does not become the suite's tail.
 """
 
 import json
-import os
 
 import kubernetes
-import pytest
 import test_site
 from kubeapi import Kube, path  # localcluster/, on sys.path through clusterlib
 from test_site import (MCFG, WORKERS, apps_api, counters, custom_api, hco_overcommit, kubeletconfigs, machineconfig,
                        settled, site)
 
-pytestmark = pytest.mark.skipif(os.environ.get("OCPV_SOAK") != "1", reason="soak is opt-in: make soak (OCPV_SOAK=1)")
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 FAST = ["swap_wait_poll_interval=1", "wasp_agent_wait_poll_interval=1", "hco_wait_poll_interval=1"]
 OVERCOMMITS = [150, 200, 120, 175, 110, 190, 130, 160, 140, 180]  # one per present run (<= 200: the emulated disks)
