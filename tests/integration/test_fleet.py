@@ -9,9 +9,11 @@
 
 The dead cluster fails, the two others converge anyway (failures are isolated), the summary lists
 all three, the run ends failed (the dead cluster's failure is reported, not hidden), and no
-token reaches the job events or artifacts.
+token reaches the job events or artifacts. Each cluster runs site.yml's procedure, run lock
+included: a cluster whose lock another run holds fails alone, unwritten.
 """
 
+import datetime
 import os
 import socket
 
@@ -22,6 +24,7 @@ import yaml
 from aaplib import (aap_environment, bearer_token_credential, delete_bearer_token_identity, failure_text,
                     files_containing, private_data_dir, run_job, stats_event)
 from clusterlib import localcluster
+from test_site import LOCK_LEASE, is_lock_write
 
 DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
 
@@ -127,3 +130,37 @@ def test_fleet_isolates_a_failing_cluster(cluster, second_cluster, fleet, tmp_pa
                  and e["event_data"].get("task") == "Fleet | Make a private directory for this cluster's kubeconfig"]
     for event in leftovers:
         assert not os.path.exists(event["event_data"]["res"]["path"])
+
+
+def test_a_cluster_whose_run_lock_is_held_fails_alone(cluster, second_cluster, fleet, tmp_path):
+    """state=absent on the fleet while another run holds cluster-b's lock: cluster-b fails naming
+    the holder and gets no write; cluster-a is undone under its own lock, taken and released."""
+    b_before = hco_overcommit(second_cluster)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b_leases = kubernetes.client.CoordinationV1Api(second_cluster.api_client())
+    b_leases.create_namespaced_lease("openshift-cnv", {
+        "metadata": {"name": LOCK_LEASE},
+        "spec": {"holderIdentity": "alice@bastion/0badc0de", "leaseDurationSeconds": 3600,
+                 "acquireTime": now, "renewTime": now}})
+    marker_a, marker_b = cluster.audit_marker(), second_cluster.audit_marker()
+    try:
+        pdd = private_data_dir(tmp_path, {"state": "absent"}, inventory=fleet["inventory"])
+        os.rename(pdd / "inventory" / "hosts", pdd / "inventory" / "hosts.yml")
+        runner = run_job(pdd, "playbooks/fleet.yml")
+        # cluster-b is reached with its kubeconfig (user ocpv-admin); the test's own delete follows
+        b_writes = second_cluster.write_events(marker_b)
+    finally:
+        b_leases.delete_namespaced_lease(LOCK_LEASE, "openshift-cnv")
+
+    stats = stats_event(runner)
+    assert set(stats["failures"]) == {"dead", "cluster-b"}, failure_text(runner)
+    results = stats["artifact_data"]["density_fleet"]
+    assert results["cluster-a"]["status"] == "ok", results
+    assert results["cluster-b"]["task"] == "site_procedure | Take the run lock (a second run at the same time stops here)"
+    assert "held by alice@bastion/0badc0de" in results["cluster-b"]["reason"], results["cluster-b"]
+    assert b_writes == [], [(e["verb"], e["objectRef"]) for e in b_writes]
+    assert hco_overcommit(second_cluster) == b_before
+
+    a_lock = [e["verb"] for e in cluster.write_events(marker_a, user=None) if is_lock_write(e)]
+    assert a_lock == ["create", "delete"], a_lock
+    assert hco_overcommit(cluster) in (None, 100)

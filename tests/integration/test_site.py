@@ -380,3 +380,38 @@ def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, ac
     # The message is the task's error, not buried under a dump of the argument spec.
     error = re.search(r"^\[ERROR\]: Task failed: (?:Action failed: )?(.*)$", run.output, re.M)
     assert error and variable in error.group(1) + run.output[error.end():error.end() + 400], run
+
+
+# Each role used on its own (a playbook of the user's, role variables as role vars): the role
+# checks its own variables' shape and range before its first request (site.yml's preflight does
+# it for every role). Types are Ansible's argument_specs check, also before any task.
+ROLE_ALONE_BAD_INPUT = [  # (role, its vars, the variable the message must name, what it accepts)
+    ("namespace", {"namespace_name": "Bad_NS"}, "namespace_name", "DNS-1123 label"),
+    ("wasp_agent", {"wasp_agent_wait_timeout": 0}, "wasp_agent_wait_timeout", "whole number of seconds"),
+    ("swap", {"state": "absent", "swap_wait_timeout": 60, "swap_wait_poll_interval": 120}, "swap_wait_poll_interval",
+     "swap_wait_timeout (60)"),
+    ("swap", {"swap_overcommit": 150, "swap_file": "var/swapfile; reboot"}, "swap_file", "absolute path"),
+    ("alerts", {"alerts_runbook_url": "javascript:alert(1)"}, "alerts_runbook_url", "URL"),
+    ("hco", {"hco_overcommit": 5000}, "hco_overcommit", "1000"),
+    ("verify", {"verify_pod_selector": "name=wasp;id"}, "verify_pod_selector", "label selector"),
+]
+
+
+@pytest.mark.parametrize("role,role_vars,variable,accepted", ROLE_ALONE_BAD_INPUT,
+                         ids=["%s-%s" % (case[0], case[2]) for case in ROLE_ALONE_BAD_INPUT])
+def test_a_role_on_its_own_refuses_bad_input_before_any_request(cluster, tmp_path, role, role_vars, variable,
+                                                                accepted):
+    import yaml
+    playbook = tmp_path / "reuse.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False,
+                                         "roles": [{"role": "ocpv.density." + role, "vars": role_vars}]}]))
+    cmd, env = site_command(cluster)
+    marker = cluster.audit_marker()
+    proc = subprocess.run([cmd[0], str(playbook)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=PLAYBOOK_TIMEOUT, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    error = re.search(r"^\[ERROR\]: Task failed: (?:Action failed: )?(.*)$", output, re.M)
+    assert error and variable in error.group(1) and accepted in error.group(1), output
+    requests = cluster.audit_events(marker)  # any verb: not even a read before the check
+    assert requests == [], describe_writes(requests)
