@@ -14,7 +14,7 @@ version_added: 0.1.0
 author:
   - ocpv.density maintainers (!UNKNOWN)
 description:
-  - Takes or releases a C(coordination.k8s.io/v1) Lease that C(playbooks/site.yml) holds for the
+  - Takes or releases a C(coordination.k8s.io/v1) Lease that C(playbooks/site.yml) and C(playbooks/fleet.yml) hold for the
     whole run, so that a second run started while one is working (two AAP jobs, a person and a
     schedule) stops before its first write with a message naming the holder, instead of both
     pausing, merging and unpausing the same pool.
