@@ -378,7 +378,7 @@ def parse_ansible_output(text):
 
 
 def task_module_map():
-    """Task name -> module, from roles/*/tasks/*.yml and playbooks/site.yml."""
+    """Task name -> module, from roles/*/tasks/*.yml, playbooks/site.yml and playbooks/tasks/*.yml."""
     modules = {}
 
     def walk(tasks):
@@ -402,6 +402,10 @@ def task_module_map():
     with open(os.path.join(ROOT, 'playbooks', 'site.yml')) as f:
         for play in yaml.safe_load(f):
             walk(play.get('tasks'))
+    tasks_dir = os.path.join(ROOT, 'playbooks', 'tasks')
+    for name in sorted(os.listdir(tasks_dir)):
+        with open(os.path.join(tasks_dir, name)) as f:
+            walk(yaml.safe_load(f))
     return modules
 
 
