@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "localcluster"))
 import cluster as localcluster  # noqa: E402
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")  # the venv's
 
 
 class Cluster:
@@ -48,6 +49,12 @@ class Cluster:
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
         env.update(extra)
         return env
+
+    def playbook_env(self, **extra):
+        """env() for ansible-playbook: the checkout's ansible.cfg, plain output, no warnings about
+        the implicit localhost inventory."""
+        return self.env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                        ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", **extra)
 
     def reset(self, release=None):
         """Back to the seeded OpenShift state (optionally another release), without a restart."""

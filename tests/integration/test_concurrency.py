@@ -11,11 +11,10 @@ import subprocess
 import kubernetes
 from clusterlib import wait_for
 import test_site
-from test_site import (LOCK_LEASE, ROOT, PLAYBOOK_TIMEOUT, WORKERS, Run, counters, describe_writes, hco_overcommit, settled,
-                       site, site_command)
+from test_site import (LOCK_LEASE, LOCK_NAMESPACE, ROOT, PLAYBOOK_TIMEOUT, WORKERS, Run, counters, describe_writes,
+                       hco_overcommit, hold_run_lock, settled, site, site_command)
 
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
-NAMESPACE = "openshift-cnv"  # the HyperConverged's namespace holds the lock
 
 
 def coordination(cluster):
@@ -24,7 +23,7 @@ def coordination(cluster):
 
 def lock_lease(cluster):
     try:
-        return coordination(cluster).read_namespaced_lease(LOCK_LEASE, NAMESPACE)
+        return coordination(cluster).read_namespaced_lease(LOCK_LEASE, LOCK_NAMESPACE)
     except kubernetes.client.exceptions.ApiException as exc:
         if exc.status == 404:
             return None
@@ -78,11 +77,7 @@ def test_a_held_lock_stops_a_run_and_a_stale_one_is_taken_over(site_cluster):
     with the holder's name and writes nothing. A lock whose time is up (its run was killed) is
     taken over, and released at the end."""
     cluster = site_cluster
-    now = datetime.datetime.now(datetime.timezone.utc)
-    held = {"metadata": {"name": LOCK_LEASE},
-            "spec": {"holderIdentity": "alice@bastion/0badc0de", "leaseDurationSeconds": 3600,
-                     "acquireTime": now, "renewTime": now}}
-    coordination(cluster).create_namespaced_lease(NAMESPACE, held)
+    now = hold_run_lock(cluster, "alice@bastion/0badc0de")
 
     for check in (False, True):
         run = site(cluster, "state=absent", check=check)
@@ -92,7 +87,7 @@ def test_a_held_lock_stops_a_run_and_a_stale_one_is_taken_over(site_cluster):
     assert lock_lease(cluster).spec.holder_identity == "alice@bastion/0badc0de"
 
     stale = now - datetime.timedelta(hours=2)
-    coordination(cluster).patch_namespaced_lease(LOCK_LEASE, NAMESPACE, {"spec": {"renewTime": stale, "acquireTime": stale}})
+    coordination(cluster).patch_namespaced_lease(LOCK_LEASE, LOCK_NAMESPACE, {"spec": {"renewTime": stale, "acquireTime": stale}})
     run = site(cluster, "state=absent")
     assert run.rc == 0, run
     assert [e["verb"] for e in run.lock_writes] == ["update", "delete"], describe_writes(run.lock_writes)

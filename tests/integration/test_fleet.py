@@ -13,7 +13,6 @@ token reaches the job events or artifacts. Each cluster runs site.yml's procedur
 included: a cluster whose lock another run holds fails alone, unwritten.
 """
 
-import datetime
 import os
 import socket
 
@@ -24,7 +23,7 @@ import yaml
 from aaplib import (aap_environment, bearer_token_credential, delete_bearer_token_identity, failure_text,
                     files_containing, private_data_dir, run_job, stats_event)
 from clusterlib import localcluster
-from test_site import LOCK_LEASE, is_lock_write
+from test_site import LOCK_LEASE, LOCK_NAMESPACE, hold_run_lock, is_lock_write
 
 DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
 
@@ -136,12 +135,7 @@ def test_a_cluster_whose_run_lock_is_held_fails_alone(cluster, second_cluster, f
     """state=absent on the fleet while another run holds cluster-b's lock: cluster-b fails naming
     the holder and gets no write; cluster-a is undone under its own lock, taken and released."""
     b_before = hco_overcommit(second_cluster)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    b_leases = kubernetes.client.CoordinationV1Api(second_cluster.api_client())
-    b_leases.create_namespaced_lease("openshift-cnv", {
-        "metadata": {"name": LOCK_LEASE},
-        "spec": {"holderIdentity": "alice@bastion/0badc0de", "leaseDurationSeconds": 3600,
-                 "acquireTime": now, "renewTime": now}})
+    hold_run_lock(second_cluster, "alice@bastion/0badc0de")
     marker_a, marker_b = cluster.audit_marker(), second_cluster.audit_marker()
     try:
         pdd = private_data_dir(tmp_path, {"state": "absent"}, inventory=fleet["inventory"])
@@ -150,7 +144,8 @@ def test_a_cluster_whose_run_lock_is_held_fails_alone(cluster, second_cluster, f
         # cluster-b is reached with its kubeconfig (user ocpv-admin); the test's own delete follows
         b_writes = second_cluster.write_events(marker_b)
     finally:
-        b_leases.delete_namespaced_lease(LOCK_LEASE, "openshift-cnv")
+        kubernetes.client.CoordinationV1Api(second_cluster.api_client()).delete_namespaced_lease(LOCK_LEASE,
+                                                                                                 LOCK_NAMESPACE)
 
     stats = stats_event(runner)
     assert set(stats["failures"]) == {"dead", "cluster-b"}, failure_text(runner)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clusterlib import wait_for
+from clusterlib import ANSIBLE_PLAYBOOK, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "localcluster"))
@@ -101,17 +101,12 @@ def write_playbook(tmp_path, tasks, name="playbook.yml"):
 
 
 def playbook_command(playbook, check=False):
-    return [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook)] + (["--check"] if check else [])
-
-
-def playbook_env(cluster, **extra):
-    return cluster.env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                       ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", **extra)
+    return [ANSIBLE_PLAYBOOK, str(playbook)] + (["--check"] if check else [])
 
 
 def run_playbook(cluster, tmp_path, tasks, check=False, **env):
     playbook = write_playbook(tmp_path, tasks)
-    proc = subprocess.run(playbook_command(playbook, check), cwd=ROOT, env=playbook_env(cluster, **env),
+    proc = subprocess.run(playbook_command(playbook, check), cwd=ROOT, env=cluster.playbook_env(**env),
                           capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
     return proc
 
@@ -160,7 +155,7 @@ def test_waits_past_the_stale_updated_condition(mcp_cluster, tmp_path):
     with harness.held_emulator(cluster.run_dir):
         # The render controller is stopped: the pool keeps Updated=True on the old config.
         create_mc(cluster, machine_config("50-worker-mcp-wait-test", "worker"))
-        proc = subprocess.Popen(playbook_command(playbook), cwd=ROOT, env=playbook_env(cluster),
+        proc = subprocess.Popen(playbook_command(playbook), cwd=ROOT, env=cluster.playbook_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)

@@ -7,14 +7,14 @@ the apiserver audit log (write requests by ``ocpv-admin``) and the emulator's re
 Every test starts from ``cluster.reset()`` (seeded state).
 """
 
+import datetime
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from clusterlib import wait_for
+from clusterlib import ANSIBLE_PLAYBOOK, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MCFG = "machineconfiguration.openshift.io"
@@ -25,16 +25,28 @@ PLAYBOOK_TIMEOUT = 1500
 SWAP_KEYS = {"failSwapOn": False, "evictionSoft": {"memory.available": "1Gi"},
              "evictionSoftGracePeriod": {"memory.available": "10s"}}
 RECAP = re.compile(r"^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+TASK_ERROR = re.compile(r"^\[ERROR\]: Task failed: (?:Action failed: )?(.*)$", re.M)  # group 1: the message
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 
 LOCK_LEASE = "ocpv-density-run"  # site.yml's run lock (plugins/modules/run_lock.py)
+LOCK_NAMESPACE = "openshift-cnv"  # the HyperConverged's namespace holds it
 
 
 def is_lock_write(event):
     return event["objectRef"].get("resource") == "leases" and event["objectRef"].get("name") == LOCK_LEASE
+
+
+def hold_run_lock(cluster, holder):
+    """The run lock as a run elsewhere holds it: taken now, for an hour. Returns the time taken."""
+    import kubernetes
+    now = datetime.datetime.now(datetime.timezone.utc)
+    kubernetes.client.CoordinationV1Api(cluster.api_client()).create_namespaced_lease(LOCK_NAMESPACE, {
+        "metadata": {"name": LOCK_LEASE},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 3600, "acquireTime": now, "renewTime": now}})
+    return now
 
 
 class Run:
@@ -62,7 +74,7 @@ class Run:
 
 def site_command(cluster, *extra_vars, check=False, diff=False, env=None):
     """(argv, environment) of ansible-playbook playbooks/site.yml -e ... against the cluster."""
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/site.yml"]
+    cmd = [ANSIBLE_PLAYBOOK, "playbooks/site.yml"]
     if not any(var.startswith("swap_wait_poll_interval=") for var in extra_vars):
         # mcp_wait polls in-process, so a short interval costs no CPU; the default 10 s would
         # leave every rollout wait idle for seconds after the emulated pool is done
@@ -73,9 +85,7 @@ def site_command(cluster, *extra_vars, check=False, diff=False, env=None):
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    run_env = cluster.env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                          ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", **(env or {}))
-    return cmd, run_env
+    return cmd, cluster.playbook_env(**(env or {}))
 
 
 def site(cluster, *extra_vars, check=False, diff=False, env=None):
@@ -378,7 +388,7 @@ def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, ac
     assert run.writes == [] and run.lock_writes == [], describe_writes(run.writes + run.lock_writes)
     assert "Traceback" not in run.output, run
     # The message is the task's error, not buried under a dump of the argument spec.
-    error = re.search(r"^\[ERROR\]: Task failed: (?:Action failed: )?(.*)$", run.output, re.M)
+    error = TASK_ERROR.search(run.output)
     assert error and variable in error.group(1) + run.output[error.end():error.end() + 400], run
 
 
@@ -405,13 +415,12 @@ def test_a_role_on_its_own_refuses_bad_input_before_any_request(cluster, tmp_pat
     playbook = tmp_path / "reuse.yml"
     playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False,
                                          "roles": [{"role": "ocpv.density." + role, "vars": role_vars}]}]))
-    cmd, env = site_command(cluster)
     marker = cluster.audit_marker()
-    proc = subprocess.run([cmd[0], str(playbook)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=PLAYBOOK_TIMEOUT, check=False)
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, str(playbook)], cwd=ROOT, env=cluster.playbook_env(), capture_output=True,
+                          text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
-    error = re.search(r"^\[ERROR\]: Task failed: (?:Action failed: )?(.*)$", output, re.M)
+    error = TASK_ERROR.search(output)
     assert error and variable in error.group(1) and accepted in error.group(1), output
     requests = cluster.audit_events(marker)  # any verb: not even a read before the check
     assert requests == [], describe_writes(requests)

@@ -34,27 +34,27 @@ KINDS = [
 ]
 
 
+def listed(cluster, **query):
+    """{kind: the objects of that kind} for every kind the soak compares (query: e.g. labelSelector)."""
+    kube = Kube(cluster.kubeconfig)
+    return {plural: kube.list(path(group_version, plural, namespace=namespace), **query)
+            for group_version, plural, namespace in KINDS}
+
+
 def inventory(cluster):
     """{kind: sorted names (namespace/name)} of everything the soak compares."""
-    kube = Kube(cluster.kubeconfig)
     result = {}
-    for group_version, plural, namespace in KINDS:
-        names = ["%s/%s" % (i["metadata"].get("namespace", ""), i["metadata"]["name"])
-                 for i in kube.list(path(group_version, plural, namespace=namespace))]
+    for plural, items in listed(cluster).items():
+        names = ["%s/%s" % (i["metadata"].get("namespace", ""), i["metadata"]["name"]) for i in items]
         result[plural] = sorted(n for n in names if not n.split("/")[1].startswith("rendered-"))
     return result
 
 
 def ours(cluster):
     """Objects labelled as ours, by kind (empty after state=absent)."""
-    kube = Kube(cluster.kubeconfig)
-    found = {}
-    for group_version, plural, namespace in KINDS:
-        items = kube.list(path(group_version, plural, namespace=namespace),
-                          labelSelector="app.kubernetes.io/managed-by=ocpv.density")
-        if items:
-            found[plural] = [i["metadata"]["name"] for i in items]
-    return found
+    return {plural: [i["metadata"]["name"] for i in items]
+            for plural, items in listed(cluster, labelSelector="app.kubernetes.io/managed-by=ocpv.density").items()
+            if items}
 
 
 def test_twenty_runs_present_absent_end_where_they_started(site_cluster, tmp_path):
