@@ -15,8 +15,8 @@ import kubernetes
 import pytest
 from clusterlib import localcluster, wait_for
 import test_site
-from test_site import (MCFG, PREVIOUS_ANNOTATION, create_user_kubeletconfig, custom_api, get_pool, hco_overcommit,
-                       kubeletconfigs, machineconfig, settled, site)
+from test_site import (MCFG, PREVIOUS_ANNOTATION, assert_no_secrets, create_user_kubeletconfig, custom_api, get_pool,
+                       hco_overcommit, kubeletconfigs, machineconfig, settled, site)
 
 site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 
@@ -69,6 +69,7 @@ def test_kubeletconfig_changed_between_read_and_write(site_cluster, tmp_path):
     assert run.rc != 0, run
     assert "conflict" in run.output and "KubeletConfig" in run.output and "user-tuning" in run.output, run
     assert "(the pool is unpaused now)" in run.output, run
+    assert_no_secrets(cluster, run.output)
     assert not get_pool(cluster)["spec"].get("paused"), "the pool must not stay paused"
     kc = kubeletconfigs(cluster)[0]
     assert kc["spec"]["kubeletConfig"] == {"maxPods": 250, "failSwapOn": True}, "nothing of ours merged"
@@ -98,6 +99,7 @@ def test_wasp_agent_rollout_never_ready(site_cluster, tmp_path):
     assert run.rc != 0, run
     assert "wasp-agent DaemonSet wasp/wasp-agent is not ready after 10 s: 0 of 4 pods ready" in run.output, run
     assert "get pods -l name=wasp" in run.output, run
+    assert_no_secrets(cluster, run.output)
     swap_or_hco = ("machineconfigpools", "machineconfigs", "kubeletconfigs", "hyperconvergeds")
     assert not [e for e in run.writes if e["objectRef"].get("resource") in swap_or_hco], run
     pool = get_pool(cluster)
@@ -107,15 +109,6 @@ def test_wasp_agent_rollout_never_ready(site_cluster, tmp_path):
     assert rerun.rc == 0, rerun
     assert settled(cluster)
     assert json.loads((tmp_path / "r" / "density-report.json").read_text())["ok"]
-
-
-def assert_no_secrets(cluster, output):
-    """No credential of the run's identity in its output: the client key (base64 body lines) nor any
-    bearer token."""
-    key = (Path(cluster.run_dir) / "pki" / "admin.key").read_text()
-    body = [line for line in key.splitlines() if line and not line.startswith("-----")]
-    assert "PRIVATE KEY" not in output and not [line for line in body if line in output], "client key in the output"
-    assert "Bearer " not in output and "authorization:" not in output.lower(), "a token in the output"
 
 
 def test_apiserver_killed_while_the_pool_is_paused(site_cluster, tmp_path):

@@ -284,6 +284,15 @@ def test_user_kubeletconfig_is_merged_then_restored(site_cluster, tmp_path):
     assert absent_again.rc == 0 and absent_again.changed == 0 and absent_again.writes == [], absent_again
 
 
+def assert_no_secrets(cluster, output):
+    """No credential of the run's identity in its output: the client key (base64 body lines) nor any
+    bearer token."""
+    key = (Path(cluster.run_dir) / "pki" / "admin.key").read_text()
+    body = [line for line in key.splitlines() if line and not line.startswith("-----")]
+    assert "PRIVATE KEY" not in output and not [line for line in body if line in output], "client key in the output"
+    assert "Bearer " not in output and "authorization:" not in output.lower(), "a token in the output"
+
+
 def test_failure_during_rollout_leaves_the_pool_unpaused(site_cluster, tmp_path):
     """A pool that degrades during the rollout fails the run with a clear message and is not left
     paused; once the fault is gone, a rerun converges."""
@@ -294,6 +303,7 @@ def test_failure_during_rollout_leaves_the_pool_unpaused(site_cluster, tmp_path)
     assert run.rc != 0, run
     assert re.search(r"[Dd]egraded", run.output), run
     assert "worker" in run.output
+    assert_no_secrets(cluster, run.output)
     pool = get_pool(cluster)
     assert not pool["spec"].get("paused"), "the pool must not stay paused after a failure"
     pauses = [e for e in run.writes if e["objectRef"].get("resource") == "machineconfigpools"]
