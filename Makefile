@@ -53,14 +53,16 @@ sanity: setup
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
+# verbosity_assertions=2: a failed site run's message (the failed task, the end of the output) is
+# shown whole; pytest cuts a non-string assertion message to 240 characters otherwise.
 integration: setup build-cluster
-	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=40 tests/integration
+	$(BIN)/pytest -q -o verbosity_assertions=2 -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=40 tests/integration
 
 molecule: setup build-cluster ## Molecule scenarios default and reuse on the local cluster
 	$(BIN)/pytest -q tests/integration/test_molecule.py
 
 soak: setup build-cluster ## only the soak: 20 present/absent runs in a row (also part of `make integration`)
-	$(BIN)/pytest -q tests/integration/test_soak.py
+	$(BIN)/pytest -q -o verbosity_assertions=2 tests/integration/test_soak.py
 
 bench: setup build-cluster
 	$(BIN)/python benchmarks/run.py

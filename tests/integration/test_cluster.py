@@ -148,6 +148,27 @@ def test_privileged_daemonset_rolls_out_on_every_worker_and_deletes_cleanly(clus
     api.close()
 
 
+def test_a_running_pod_marked_not_ready_reports_ready_again(cluster, core, namespace):
+    """kube-controller-manager marks the pods of an unreachable node Ready=False (the API server or
+    kwok away longer than the node monitor grace period); a kubelet reports them Ready again once
+    it is back, and so does kwok's pod-ready-again stage (localcluster/kwok/stages.yaml)."""
+    core.create_namespaced_pod(namespace, {
+        "metadata": {"name": "probe"},
+        "spec": {"nodeName": "worker-0", "containers": [{"name": "probe", "image": "registry.example/probe:1"}]}})
+
+    def ready():
+        pod = core.read_namespaced_pod("probe", namespace)
+        return pod.status.phase == "Running" and any(
+            c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+    wait_for(ready, 60, what="the pod to run and be ready")
+    # what the node lifecycle controller writes (MarkPodsNotReady)
+    core.patch_namespaced_pod_status("probe", namespace, {"status": {"conditions": [
+        {"type": "Ready", "status": "False", "reason": "NodeNotReady"}]}})
+    assert not ready()
+    wait_for(ready, 60, what="kwok to report the running pod ready again")
+
+
 def test_exec_reads_the_node_file_through_fsroot(cluster, core, namespace, tmp_path):
     node = "worker-3" if "worker-3" in cluster.nodes else topo.schedulable_workers(cluster.topology)[-1]
     pod = core.create_namespaced_pod(namespace, {
