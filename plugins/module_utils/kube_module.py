@@ -8,10 +8,10 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
-import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ocpv.density.plugins.module_utils.api_errors import unreachable, unreachable_message
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -58,23 +58,6 @@ def k8s_module(name, argument_spec):
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(argument_spec)
     return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
-
-
-def unreachable(text):
-    """True when an error text is a connection failure (refused, reset, timeout, DNS), not an API answer."""
-    return bool(re.search(r'Max retries exceeded|Connection (refused|reset|aborted)|NewConnectionError|'
-                          r'Failed to establish a new connection|RemoteDisconnected|timed out|'
-                          r'Name or service not known|ProtocolError', text))
-
-
-def unreachable_message(text, doing):
-    """'Cannot reach the Kubernetes API server at HOST:PORT (REASON) while DOING ...' from a urllib3 error
-    text: the address and the reason only (the raw text repeats itself and can be long)."""
-    where = re.search(r"host='([^']*)', port=(\d+)", text)
-    reason = re.findall(r'\[Errno -?\d+\] ([^"\')\]]+)', text)
-    return ('Cannot reach the Kubernetes API server%s (%s) while %s. Check that the API server is up and '
-            'that KUBECONFIG / K8S_AUTH_HOST point at it; a rerun converges once it answers.'
-            % (' at %s:%s' % where.groups() if where else '', reason[-1].strip() if reason else text[:200], doing))
 
 
 def api_client(module, doing='connecting'):

@@ -402,6 +402,78 @@ def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, ac
     assert error and variable in error.group(1) + run.output[error.end():error.end() + 400], run
 
 
+# The run's first request (preflight's read of the Infrastructure) tells a wrong KUBECONFIG from a
+# cluster that is down, in the collection's words: case -> (the message's start, what it says to check).
+FIRST_REQUEST = "while reading the Infrastructure, the first request of the run (nothing was changed)."
+FIRST_REQUEST_FAILURES = {
+    "nothing-listens": ("Cannot reach the Kubernetes API server at 127.0.0.1:{port} (Connection refused) "
+                        + FIRST_REQUEST, "KUBECONFIG / K8S_AUTH_HOST"),
+    "ca-not-given": ("The Kubernetes API server at 127.0.0.1:{port} is not trusted (certificate verify failed: "
+                     "unable to get local issuer certificate) " + FIRST_REQUEST, "certificate authority"),
+    "unknown-token": ("The Kubernetes API server refused the credentials (401 Unauthorized) " + FIRST_REQUEST,
+                      "Log in again"),
+    "no-permissions": ("Forbidden (403) " + FIRST_REQUEST[:-1] + ": infrastructures.config.openshift.io "
+                       "\"cluster\" is forbidden: User \"system:serviceaccount:ocpv-test-first-request:nobody\"",
+                       "ClusterRole ocpv-density-automation"),
+}
+
+
+def _free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", sorted(FIRST_REQUEST_FAILURES))
+def test_the_first_request_says_what_to_check(cluster, tmp_path, case):
+    """A wrong KUBECONFIG (nothing listens, CA not given, a token the API server does not know, a
+    user without permissions) stops the run at its first request with what to check, and no
+    credential in the output."""
+    import kubernetes
+    import yaml
+    expected, what_to_check = FIRST_REQUEST_FAILURES[case]
+    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    server = admin["clusters"][0]["cluster"]
+    token, namespace = "ocpv-test-%s-token-value" % case, "ocpv-test-first-request"
+    core = core_api(cluster)
+    if case == "nothing-listens":
+        port = _free_port()
+        server = {"server": "https://127.0.0.1:%d" % port, "insecure-skip-tls-verify": True}
+    else:
+        port = cluster.ports["kube-apiserver"]
+    if case == "ca-not-given":
+        server = {"server": server["server"]}
+    if case == "no-permissions":  # a ServiceAccount bound to nothing
+        core.create_namespace({"metadata": {"name": namespace}})
+        core.create_namespaced_service_account(namespace, {"metadata": {"name": "nobody"}})
+        token = core.create_namespaced_service_account_token(
+            "nobody", namespace, {"spec": {"expirationSeconds": 600}}).status.token
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "clusters": [{"name": "c", "cluster": server}],
+        "users": [{"name": "u", "user": {"token": token}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}], "current-context": "x"}))
+    marker = cluster.audit_marker()
+    try:
+        run = site(cluster, "overcommit=150", env={"KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig)})
+    finally:
+        if case == "no-permissions":
+            try:
+                core.delete_namespace(namespace)
+            except kubernetes.client.exceptions.ApiException:
+                pass
+    assert run.rc != 0, run
+    errors = TASK_ERROR.findall(run.output)
+    assert errors and errors[-1].startswith(expected.format(port=port)) and what_to_check in errors[-1], run
+    assert token not in run.output, "the token in the output"
+    assert_no_secrets(cluster, run.output)
+    if case == "no-permissions":
+        requests = cluster.audit_events(marker, user="system:serviceaccount:%s:nobody" % namespace)
+        resources = [(e["verb"], e["objectRef"].get("resource")) for e in requests if "objectRef" in e]
+        assert resources == [("get", "infrastructures")], requests  # the first request, and nothing after it
+
+
 # Each role used on its own (a playbook of the user's, role variables as role vars): the role
 # checks its own variables' shape and range before its first request (site.yml's preflight does
 # it for every role). Types are Ansible's argument_specs check, also before any task.

@@ -1,14 +1,12 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
 """plugins/module_utils/run_lock.py: when a run may take the lock, the Lease it writes, what the
-refusal says; plugins/module_utils/kube_module.py: the message
-for an API server that does not answer."""
+refusal says. (The message for an API server that does not answer: test_api_errors.py.)"""
 
 import datetime
 
 import pytest
 from ansible_collections.ocpv.density.plugins.module_utils import run_lock
-from ansible_collections.ocpv.density.plugins.module_utils.kube_module import unreachable, unreachable_message
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -63,31 +61,3 @@ def test_the_refusal_names_holder_times_and_the_way_out():
     assert "until 2026-11-23T12:55:00.000000Z at the latest" in text
     assert "Nothing was changed" in text
     assert text.endswith("oc delete lease -n openshift-cnv ocpv-density-run")
-
-
-URLLIB3_REFUSED = ("HTTPSConnectionPool(host='127.0.0.1', port=39581): Max retries exceeded with url: "
-                   "/apis/machineconfiguration.openshift.io/v1/kubeletconfigs/x (Caused by "
-                   "NewConnectionError(\"HTTPSConnection(host='127.0.0.1', port=39581): Failed to establish a "
-                   "new connection: [Errno 111] Connection refused\"))")
-
-
-def test_a_refused_connection_names_the_address_and_the_reason():
-    assert unreachable(URLLIB3_REFUSED)
-    text = unreachable_message(URLLIB3_REFUSED, "reading KubeletConfig x (nothing was changed)")
-    assert text.startswith("Cannot reach the Kubernetes API server at 127.0.0.1:39581 (Connection refused) "
-                           "while reading KubeletConfig x (nothing was changed).")
-    assert "KUBECONFIG / K8S_AUTH_HOST" in text
-
-
-@pytest.mark.parametrize("text", [
-    "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
-    "HTTPSConnectionPool(host='api.example', port=6443): Read timed out. (read timeout=30)",
-    "[Errno -2] Name or service not known",
-])
-def test_other_connection_failures_count_as_unreachable(text):
-    assert unreachable(text)
-    assert unreachable_message(text, "connecting").startswith("Cannot reach the Kubernetes API server")
-
-
-def test_an_api_answer_is_not_unreachable():
-    assert not unreachable("(403) Reason: Forbidden: kubeletconfigs is forbidden")

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+"""Words a failed request to the API server for the user: which server, what went wrong and what to
+check, instead of urllib3's or the kubernetes client's long text. Pure: used by the modules
+(kube_module) and by the filter ``api_error_message``."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import re
+
+AUTOMATION_CLUSTERROLE = 'ocpv-density-automation'  # rbac/automation-clusterrole.yml
+
+
+def unreachable(text):
+    """True when an error text is a connection failure (refused, reset, timeout, DNS, TLS), not an API answer."""
+    return bool(re.search(r'Max retries exceeded|Connection (refused|reset|aborted)|NewConnectionError|'
+                          r'Failed to establish a new connection|RemoteDisconnected|timed out|'
+                          r'Name or service not known|ProtocolError|SSLError', text))
+
+
+def _address(text):
+    where = re.search(r"host='([^']*)', port=(\d+)", text)
+    return ' at %s:%s' % where.groups() if where else ''
+
+
+def unreachable_message(text, doing):
+    """'Cannot reach the Kubernetes API server at HOST:PORT (REASON) while DOING ...' from a urllib3 error
+    text: the address and the reason only (the raw text repeats itself and can be long). A certificate
+    the client does not trust gets its own message: the server is up, the CA is what to check."""
+    tls = re.search(r'certificate verify failed: ([^(\'"]+)', text)
+    if tls:
+        return ('The Kubernetes API server%s is not trusted (certificate verify failed: %s) while %s. Check the '
+                'certificate authority in KUBECONFIG (certificate-authority-data) or K8S_AUTH_SSL_CA_CERT.'
+                % (_address(text), tls.group(1).strip().rstrip('.'), doing))
+    reason = re.findall(r'\[Errno -?\d+\] ([^"\')\]]+)', text)
+    return ('Cannot reach the Kubernetes API server%s (%s) while %s. Check that the API server is up and '
+            'that KUBECONFIG / K8S_AUTH_HOST point at it; a rerun converges once it answers.'
+            % (_address(text), reason[-1].strip() if reason else text[:200], doing))
+
+
+def _answer(text):
+    """(status code, the server's message) of a kubernetes client ApiException text, or (None, None)."""
+    status = re.search(r"(?:^|')(\d{3})\nReason: ", text)
+    if not status:
+        return None, None
+    body = re.search(r'^HTTP response body: (.*)$', text, re.M)
+    try:
+        message = json.loads(body.group(1)).get('message') if body else None
+    except ValueError:
+        message = None
+    return int(status.group(1)), message
+
+
+def api_error_message(text, doing):
+    """The user's message for a failed request's error text: unreachable_message() when the API
+    server did not answer; for 401 and 403 what to check; any other text unchanged."""
+    text = str(text)
+    if unreachable(text):
+        return unreachable_message(text, doing)
+    status, message = _answer(text)
+    if status == 401:
+        return ('The Kubernetes API server refused the credentials (401 Unauthorized) while %s. Log in again '
+                '(an expired token is the usual cause) or check the token or client certificate in KUBECONFIG.'
+                % doing)
+    if status == 403:
+        return ('Forbidden (403) while %s: %s. The permissions the collection needs are the ClusterRole %s '
+                '(rbac/automation-clusterrole.yml in the collection).'
+                % (doing, message or 'the user may not do this', AUTOMATION_CLUSTERROLE))
+    return text
