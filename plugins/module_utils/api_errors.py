@@ -21,24 +21,30 @@ def unreachable(text):
                           r'Name or service not known|ProtocolError|SSLError', text))
 
 
-def _address(text):
+def _address(text, server=None):
+    """' at HOST:PORT' from the error text, else from the client's server URL (a connection cut
+    mid-request - RemoteDisconnected - names no address), else ''."""
     where = re.search(r"host='([^']*)', port=(\d+)", text)
-    return ' at %s:%s' % where.groups() if where else ''
+    if where:
+        return ' at %s:%s' % where.groups()
+    netloc = re.match(r'^[a-z]+://([^/]+)', server or '')
+    return ' at %s' % netloc.group(1) if netloc else ''
 
 
-def unreachable_message(text, doing):
+def unreachable_message(text, doing, server=None):
     """'Cannot reach the Kubernetes API server at HOST:PORT (REASON) while DOING ...' from a urllib3 error
-    text: the address and the reason only (the raw text repeats itself and can be long). A certificate
-    the client does not trust gets its own message: the server is up, the CA is what to check."""
+    text: the address and the reason only (the raw text repeats itself and can be long); `server` (the
+    client's URL) gives the address when the text has none. A certificate the client does not trust
+    gets its own message: the server is up, the CA is what to check."""
     tls = re.search(r'certificate verify failed: ([^(\'"]+)', text)
     if tls:
         return ('The Kubernetes API server%s is not trusted (certificate verify failed: %s) while %s. Check the '
                 'certificate authority in KUBECONFIG (certificate-authority-data) or K8S_AUTH_SSL_CA_CERT.'
-                % (_address(text), tls.group(1).strip().rstrip('.'), doing))
+                % (_address(text, server), tls.group(1).strip().rstrip('.'), doing))
     reason = re.findall(r'\[Errno -?\d+\] ([^"\')\]]+)', text)
     return ('Cannot reach the Kubernetes API server%s (%s) while %s. Check that the API server is up and '
             'that KUBECONFIG / K8S_AUTH_HOST point at it; a rerun converges once it answers.'
-            % (_address(text), reason[-1].strip() if reason else text[:200], doing))
+            % (_address(text, server), reason[-1].strip() if reason else text[:200], doing))
 
 
 def _answer(text):

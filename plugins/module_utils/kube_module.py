@@ -60,6 +60,11 @@ def k8s_module(name, argument_spec):
     return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
 
 
+def api_server(client):
+    """The URL of the API server a kubernetes.core client talks to (for messages), or None."""
+    return getattr(getattr(client, 'configuration', None), 'host', None)
+
+
 def api_client(module, doing='connecting'):
     """kubernetes.core's K8SClient for the module's auth options (fails the module on bad auth, and
     with unreachable_message() when the API server does not answer)."""

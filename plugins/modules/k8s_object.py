@@ -152,7 +152,7 @@ import time
 
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as logic
 from ansible_collections.ocpv.density.plugins.module_utils.kube_module import (
-    Urllib3Error, DynamicApiError, NotFoundError, ResourceNotFoundError, api_client, k8s_module,
+    Urllib3Error, DynamicApiError, NotFoundError, ResourceNotFoundError, api_client, api_server, k8s_module,
     unreachable_message)
 
 try:
@@ -230,7 +230,8 @@ def run(module, client):
     except DynamicApiError as e:
         module.fail_json(msg=api_error(e, 'reading ' + what))
     except (Urllib3Error, OSError) as e:
-        module.fail_json(msg=unreachable_message(str(e), 'reading %s (nothing was changed)' % what))
+        module.fail_json(msg=unreachable_message(str(e), 'reading %s (nothing was changed)' % what,
+                                                 server=api_server(client)))
 
     plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
     result = dict(changed=plan.changed, method=plan.method, api_found=True)
@@ -253,7 +254,8 @@ def run(module, client):
         except (Urllib3Error, OSError) as e:
             # The request may or may not have reached etcd; the next run reads and converges either way.
             module.fail_json(msg=unreachable_message(str(e), 'writing (%s) %s; whether the write took effect is '
-                                                     'unknown' % (plan.method, what)), **result)
+                                                     'unknown' % (plan.method, what), server=api_server(client)),
+                             **result)
         if plan.method == 'delete':
             if params['wait'] and not wait_gone(resource, name, namespace, params['wait_timeout'], params['wait_sleep']):
                 module.fail_json(msg='%s still exists after %s s (finalizers?)' % (what, params['wait_timeout']),

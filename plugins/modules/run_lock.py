@@ -110,7 +110,8 @@ import uuid
 
 from ansible_collections.ocpv.density.plugins.module_utils import run_lock as logic
 from ansible_collections.ocpv.density.plugins.module_utils.kube_module import (
-    Urllib3Error, ConflictError, DynamicApiError, NotFoundError, api_client, k8s_module, unreachable_message)
+    Urllib3Error, ConflictError, DynamicApiError, NotFoundError, api_client, api_server, k8s_module,
+    unreachable_message)
 
 
 def argument_spec():
@@ -207,7 +208,8 @@ def main():
                             params['name'], getattr(e, 'status', None), e.summary(), still_held(params)))
     except (Urllib3Error, OSError) as e:
         module.fail_json(msg=unreachable_message(str(e), 'working on the run lock (Lease %s/%s)'
-                                                 % (params['namespace'], params['name'])) + still_held(params))
+                                                 % (params['namespace'], params['name']),
+                                                 server=api_server(client)) + still_held(params))
 
 
 if __name__ == '__main__':

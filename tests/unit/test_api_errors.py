@@ -88,3 +88,14 @@ def test_other_errors_pass_unchanged(text):
 
 def test_the_filter_is_the_same_function():
     assert FilterModule().filters()["api_error_message"] is api_error_message
+
+
+def test_a_connection_cut_mid_request_is_named_by_the_clients_server():
+    """The API server dies while the response is on its way: urllib3's text names no address; the
+    module gives the client's server URL."""
+    text = "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
+    assert unreachable_message(text, "writing (patch) MachineConfigPool worker", server="https://127.0.0.1:48369") \
+        .startswith("Cannot reach the Kubernetes API server at 127.0.0.1:48369 (('Connection aborted.'")
+    assert unreachable_message(URLLIB3_REFUSED, "x", server="https://10.0.0.1:6443").startswith(
+        "Cannot reach the Kubernetes API server at 127.0.0.1:39581 ")  # the text's own address first
+    assert unreachable_message(text, "x").startswith("Cannot reach the Kubernetes API server (")
