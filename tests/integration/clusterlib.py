@@ -157,6 +157,14 @@ def session_cluster(name):
             owned.unlink(missing_ok=True)
 
 
+def closed_port():
+    """A local port nothing listens on (closed again when the socket is)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_for(predicate, timeout=60, interval=0.25, what="condition"):
     """Poll predicate() until truthy; return its value or fail the test."""
     deadline = time.monotonic() + timeout

@@ -14,7 +14,6 @@ included: a cluster whose lock another run holds fails alone, unwritten.
 """
 
 import os
-import socket
 
 import kubernetes
 import pytest
@@ -22,7 +21,7 @@ import yaml
 
 from aaplib import (aap_environment, bearer_token_credential, delete_bearer_token_identity, failure_text,
                     files_containing, private_data_dir, run_job, stats_event)
-from clusterlib import localcluster
+from clusterlib import closed_port, localcluster
 from test_site import LOCK_LEASE, LOCK_NAMESPACE, hold_run_lock, is_lock_write
 
 DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
@@ -31,12 +30,6 @@ DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
 @pytest.fixture(autouse=True)
 def aap_like_environment(monkeypatch):
     aap_environment(monkeypatch)
-
-
-def closed_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again when the socket is
 
 
 @pytest.fixture(scope="module")

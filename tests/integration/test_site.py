@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clusterlib import ANSIBLE_PLAYBOOK, wait_for
+from clusterlib import ANSIBLE_PLAYBOOK, closed_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MCFG = "machineconfiguration.openshift.io"
@@ -418,13 +418,6 @@ FIRST_REQUEST_FAILURES = {
 }
 
 
-def _free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("case", sorted(FIRST_REQUEST_FAILURES))
 def test_the_first_request_says_what_to_check(cluster, tmp_path, case):
     """A wrong KUBECONFIG (nothing listens, CA not given, a token the API server does not know, a
@@ -438,7 +431,7 @@ def test_the_first_request_says_what_to_check(cluster, tmp_path, case):
     token, namespace = "ocpv-test-%s-token-value" % case, "ocpv-test-first-request"
     core = core_api(cluster)
     if case == "nothing-listens":
-        port = _free_port()
+        port = closed_port()
         server = {"server": "https://127.0.0.1:%d" % port, "insecure-skip-tls-verify": True}
     else:
         port = cluster.ports["kube-apiserver"]
