@@ -42,6 +42,12 @@ options:
     description: Exec streams open at once (1-50).
     type: int
     default: 10
+  timeout:
+    description:
+      - Seconds to wait for the command in one pod to finish (1-3600). A pod whose command has not
+        finished by then gets RV(results[].rc=-1) and a message; the other pods are not affected.
+    type: int
+    default: 60
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
@@ -109,7 +115,7 @@ except ImportError:  # AnsibleK8SModule reports the missing library
     pass
 
 
-def exec_in_pod(configuration, namespace, pod, container, command):
+def exec_in_pod(configuration, namespace, pod, container, command, timeout=60):
     """Run `command` in `pod`; a dict as in RETURN. Its own ApiClient: stream() patches the client
     it is given for the duration of the call, so threads must not share one."""
     kwargs = {'container': container} if container else {}
@@ -117,15 +123,18 @@ def exec_in_pod(configuration, namespace, pod, container, command):
         api = k8s_client.CoreV1Api(k8s_client.ApiClient(configuration))
         resp = stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=command, stdout=True,
                       stderr=True, stdin=False, tty=False, _preload_content=False, **kwargs)
-        stdout, stderr = [], []
-        while resp.is_open():
-            resp.update(timeout=1)
-            if resp.peek_stdout():
-                stdout.append(resp.read_stdout())
-            if resp.peek_stderr():
-                stderr.append(resp.read_stderr())
-        status = yaml.safe_load(resp.read_channel(3) or '{}') or {}
-        resp.close()
+        try:
+            # Read the channels only once the stream is closed. Every peek pulls in all frames that
+            # have arrived, whatever their channel: reading stdout as it came lost the output that
+            # arrived with the close during the stderr peek (rc 0, empty stdout, ~1 exec in 1000).
+            resp.run_forever(timeout=timeout)
+            if resp.is_open():
+                return dict(pod=pod, rc=-1, stdout='', stderr='',
+                            msg='exec in pod %s/%s did not finish within %s s' % (namespace, pod, timeout))
+            stdout, stderr = resp.read_stdout(), resp.read_stderr()
+            status = yaml.safe_load(resp.read_channel(3) or '{}') or {}
+        finally:
+            resp.close()
     except Exception as e:  # pylint: disable=broad-except  # reported per pod, the others go on
         return dict(pod=pod, rc=-1, stdout='', stderr='', msg='exec in pod %s/%s failed: %s'
                     % (namespace, pod, e))
@@ -135,9 +144,9 @@ def exec_in_pod(configuration, namespace, pod, container, command):
         try:
             rc = int(status['details']['causes'][0]['message'])
         except (KeyError, IndexError, TypeError, ValueError):
-            return dict(pod=pod, rc=-1, stdout=''.join(stdout), stderr=''.join(stderr),
+            return dict(pod=pod, rc=-1, stdout=stdout, stderr=stderr,
                         msg='exec in pod %s/%s: %s' % (namespace, pod, status.get('message') or status))
-    return dict(pod=pod, rc=rc, stdout=''.join(stdout), stderr=''.join(stderr))
+    return dict(pod=pod, rc=rc, stdout=stdout, stderr=stderr)
 
 
 def main():
@@ -147,10 +156,13 @@ def main():
         container=dict(type='str'),
         command=dict(type='str', required=True),
         parallel=dict(type='int', default=10),
+        timeout=dict(type='int', default=60),
     ))
     params = module.params
     if not 1 <= params['parallel'] <= 50:
         module.fail_json(msg='parallel must be between 1 and 50, got %s' % params['parallel'])
+    if not 1 <= params['timeout'] <= 3600:
+        module.fail_json(msg='timeout must be between 1 and 3600 (seconds), got %s' % params['timeout'])
     try:
         command = shlex.split(params['command'])
     except ValueError as e:
@@ -158,7 +170,8 @@ def main():
     configuration = api_client(module).configuration
     with ThreadPoolExecutor(max_workers=params['parallel']) as pool:
         results = list(pool.map(lambda pod: exec_in_pod(configuration, params['namespace'], pod,
-                                                        params['container'], command), params['pods']))
+                                                        params['container'], command, params['timeout']),
+                                params['pods']))
     module.exit_json(changed=False, results=results)
 
 
