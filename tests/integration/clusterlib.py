@@ -5,6 +5,7 @@ here (``from clusterlib import wait_for``), not from conftest.
 
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -159,7 +160,6 @@ def session_cluster(name):
 
 def closed_port():
     """A local port nothing listens on (closed again when the socket is)."""
-    import socket
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
