@@ -13,7 +13,7 @@ WORKERS ?= 2
 # cluster-down/status work without the venv (cluster.py needs only the stdlib for them)
 CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cluster.py
 
-.PHONY: setup build-cluster cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
+.PHONY: setup build-cluster real-components cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,9 @@ setup: $(BIN)/.installed .collections/ansible_collections/ocpv/density ## venv +
 build-cluster: ## build (or reuse cached) control plane binaries
 	bash localcluster/build.sh
 
+real-components: ## install (or reuse cached) the real components the tests judge with (runc, promtool, ...)
+	bash localcluster/real-components.sh
+
 cluster-up: setup build-cluster ## start the local emulated OpenShift cluster (NAME, RELEASE, TOPOLOGY)
 	$(BIN)/python localcluster/cluster.py up --name $(NAME) --release $(RELEASE) $(if $(TOPOLOGY),--topology $(TOPOLOGY))
 
@@ -42,7 +45,7 @@ cluster-status: ## its processes and their memory
 demo: cluster-up ## README main command: cluster + site playbook at 150 %
 	KUBECONFIG=$(CURDIR)/.localcluster/$(NAME)/kubeconfig $(BIN)/ansible-playbook playbooks/site.yml -e overcommit=150
 
-test: setup build-cluster lint sanity unit integration ## everything CI runs
+test: setup build-cluster real-components lint sanity unit integration ## everything CI runs
 
 lint: setup
 	bash tests/lint.sh
@@ -50,12 +53,12 @@ lint: setup
 sanity: setup
 	bash tests/sanity/run.sh
 
-unit: setup
+unit: setup real-components
 	$(BIN)/pytest -q tests/unit
 
 # verbosity_assertions=2: a failed site run's message (the failed task, the end of the output) is
 # shown whole; pytest cuts a non-string assertion message to 240 characters otherwise.
-integration: setup build-cluster
+integration: setup build-cluster real-components
 	$(BIN)/pytest -q -o verbosity_assertions=2 -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=40 tests/integration
 
 molecule: setup build-cluster ## Molecule scenarios default and reuse on the local cluster
