@@ -474,10 +474,8 @@ def collection_tarball(tmp_path_factory):
     return tarball
 
 
-def test_ansible_builder_create(tmp_path, collection_tarball):
-    """`ansible-builder create` works offline and gives a context with a Containerfile, the pinned
-    requirements and the collection tarball. The image itself is not built here (no container
-    engine); aap/README.md says how to build it."""
+def _build_context(tmp_path, collection_tarball):
+    """`ansible-builder create` (offline) of aap/execution-environment.yml; returns the context."""
     # The definition refers to ../meta/ee-requirements.txt and aap/collections/: copy that shape.
     shutil.copytree(AAP, tmp_path / "aap", ignore=shutil.ignore_patterns("collections", "context"))
     (tmp_path / "meta").mkdir()
@@ -490,10 +488,19 @@ def test_ansible_builder_create(tmp_path, collection_tarball):
                           capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No matches" not in proc.stdout + proc.stderr
+    return context
 
+
+def test_ansible_builder_create(tmp_path, collection_tarball):
+    """`ansible-builder create` works offline and gives a context with a Containerfile, the pinned
+    requirements and the collection tarball. The image itself is not built here (no container
+    engine); aap/README.md says how to build it."""
+    context = _build_context(tmp_path, collection_tarball)
     containerfile = (context / "Containerfile").read_text(encoding="utf-8")
     runtime, dev = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-dev.txt")
     assert 'ARG EE_BASE_IMAGE="registry.redhat.io/ansible-automation-platform-25/ee-minimal-rhel9' in containerfile
+    base = re.search(r'ARG EE_BASE_IMAGE="[^"]*:([^"]+)"', containerfile).group(1)
+    assert base != "latest", "the base image must be pinned to a release tag, or each build gets another image"
     assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core==%s ansible-runner==%s"' % (runtime["ansible-core"], dev["ansible-runner"]) in containerfile
     assert "ansible-galaxy collection install" in containerfile and "introspect" in containerfile
     built = context / "_build"
@@ -517,6 +524,44 @@ def test_collection_metadata_is_introspected(tmp_path, collection_tarball):
     expected = _pins(ROOT / "meta" / "ee-requirements.txt")
     assert sorted(python) == sorted("%s==%s" % item for item in expected.items())
     assert any(line.startswith("ca-certificates") for line in data["system"])
+
+
+def test_image_requirements_after_introspection(tmp_path, collection_tarball):
+    """What the image would get: the introspection the Containerfile runs (its exact arguments,
+    exclusions included) over the collections the EE installs (this one and the bundled
+    kubernetes.core). A dependency bump that the image could not install fails here, not in a
+    build: openshift-clients (kubernetes.core's bindep on RHEL) stays excluded, the CA bundle
+    comes in, and every Python requirement is met by the versions requirements.txt pins."""
+    from packaging.requirements import Requirement
+
+    context = _build_context(tmp_path / "def", collection_tarball)
+    containerfile = (context / "Containerfile").read_text(encoding="utf-8")
+    line = next(l for l in containerfile.splitlines() if "introspect.py introspect" in l)
+    args = [a for a in line.split("introspect.py introspect", 1)[1].split() if not a.startswith("--write-")]
+
+    collections = tmp_path / "collections"
+    subprocess.run([_tool("ansible-galaxy"), "collection", "install", "--no-deps", "--force", "-p", str(collections),
+                    str(collection_tarball)], check=True, capture_output=True, text=True)
+    import ansible_collections.kubernetes.core as kcore  # noqa: E402 - the one the ansible package bundles
+    shutil.copytree(list(kcore.__path__)[0], collections / "ansible_collections" / "kubernetes" / "core")
+    pip_out, bindep_out = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
+    proc = subprocess.run([_tool("ansible-builder"), "introspect", *args, "--write-pip", str(pip_out),
+                           "--write-bindep", str(bindep_out), str(collections)],
+                          cwd=context / "_build", capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def lines(path):
+        return [l.split("#")[0].strip() for l in path.read_text(encoding="utf-8").splitlines() if l.split("#")[0].strip()]
+
+    system = lines(bindep_out)
+    assert not [l for l in system if l.startswith("openshift-clients")], system
+    assert any(l.startswith("ca-certificates") for l in system), system
+    python = [Requirement(l) for l in lines(pip_out)]
+    names = {r.name.lower() for r in python}
+    assert {"kubernetes", "jsonpatch", "requests-oauthlib"} <= names, names
+    pinned = {name.lower(): version for name, version in _pins(ROOT / "requirements.txt").items()}
+    unmet = [str(r) for r in python if r.name.lower() in pinned and not r.specifier.contains(pinned[r.name.lower()])]
+    assert not unmet, "requirements.txt pins versions the image's requirements refuse: %s" % unmet
 
 
 # =============================================================================================
