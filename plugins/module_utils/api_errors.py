@@ -76,3 +76,40 @@ def api_error_message(text, doing):
                 '(rbac/automation-clusterrole.yml in the collection).'
                 % (doing, message or 'the user may not do this', AUTOMATION_CLUSTERROLE))
     return text
+
+
+# How kubernetes.core finds the cluster (k8s/client.py _create_configuration, 6.2.0): enough
+# K8S_AUTH_* (or module options) to authenticate to a host; else a kubeconfig / context given;
+# else in-cluster config (the pod's ServiceAccount); else the kubeconfig of the kubernetes client
+# ($KUBECONFIG, default ~/.kube/config).
+_HOST_AUTH = (('HOST', 'API_KEY'), ('HOST', 'USERNAME', 'PASSWORD'), ('HOST', 'CERT_FILE', 'KEY_FILE'))
+IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+
+
+def cluster_target_problem(env, kubeconfig='', context='', exists=None):
+    """Why a run cannot know which cluster to talk to, in one sentence, or '' when it can.
+
+    ``env`` is the controller's environment, ``kubeconfig`` / ``context`` the run's variables of
+    those names, ``exists`` a path test (os.path.exists; injected for the tests)."""
+    import os
+
+    exists = exists or os.path.exists
+    kubeconfig = kubeconfig or env.get('K8S_AUTH_KUBECONFIG') or ''
+    context = context or env.get('K8S_AUTH_CONTEXT') or ''
+    if any(all(env.get('K8S_AUTH_' + name) for name in names) for names in _HOST_AUTH):
+        return ''
+    if kubeconfig:
+        missing = [p for p in str(kubeconfig).split(os.pathsep) if p and not exists(os.path.expanduser(p))]
+        if missing:
+            return ('kubeconfig %s does not exist: point kubeconfig (or K8S_AUTH_KUBECONFIG) at the file '
+                    'of the cluster to work on' % missing[0][:200])
+        return ''
+    if env.get('KUBERNETES_SERVICE_HOST') and env.get('KUBERNETES_SERVICE_PORT') and exists(IN_CLUSTER_TOKEN):
+        return ''
+    default = env.get('KUBECONFIG') or os.path.join(env.get('HOME') or '~', '.kube', 'config')
+    if any(p and exists(os.path.expanduser(p)) for p in default.split(os.pathsep)):
+        return ''
+    return ('No cluster to work on: no kubeconfig at %s and no K8S_AUTH_HOST; set KUBECONFIG or '
+            '-e kubeconfig=PATH (-e context=NAME for one of its contexts), or K8S_AUTH_HOST with '
+            'K8S_AUTH_API_KEY (in AAP: attach an "OpenShift or Kubernetes API Bearer Token" credential)'
+            % default[:200]) + ('' if not context else ' (context %s was given without a kubeconfig)' % context[:100])

@@ -467,6 +467,42 @@ def test_the_first_request_says_what_to_check(cluster, tmp_path, case):
         assert resources == [("get", "infrastructures")], requests  # the first request, and nothing after it
 
 
+def test_no_cluster_to_work_on_is_said_before_anything_runs(cluster, tmp_path):
+    """No kubeconfig anywhere and no K8S_AUTH_HOST: one sentence saying how to point the run at a
+    cluster, before preflight's first task (no request at all reaches the API server)."""
+    marker = cluster.audit_marker()
+    run = site(cluster, "overcommit=150", env={"KUBECONFIG": "", "K8S_AUTH_KUBECONFIG": "", "HOME": str(tmp_path)})
+    assert run.rc != 0, run
+    errors = TASK_ERROR.findall(run.output)
+    assert errors and errors[-1].startswith("No cluster to work on: no kubeconfig at %s" % (tmp_path / ".kube" / "config")), run
+    assert "-e kubeconfig=PATH" in errors[-1], run
+    assert "Preflight |" not in run.output, "preflight ran although the run had no cluster"
+    assert cluster.audit_events(marker, user="ocpv-admin") == []
+
+
+def test_kubeconfig_and_context_choose_the_cluster(cluster, tmp_path):
+    """-e kubeconfig=FILE -e context=NAME reach every module of the run (module_defaults on
+    group/ocpv.density.k8s): with a kubeconfig whose current context points at a closed port, the
+    run works on the cluster the named context points at, and fails without the context."""
+    import yaml
+    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    dead = {"server": "https://127.0.0.1:%d" % closed_port(), "insecure-skip-tls-verify": True}
+    admin["clusters"].append({"name": "dead", "cluster": dead})
+    admin["contexts"].append({"name": "dead", "context": {"cluster": "dead", "user": admin["users"][0]["name"]}})
+    live = admin["current-context"]
+    admin["current-context"] = "dead"
+    kubeconfig = tmp_path / "two-clusters"
+    kubeconfig.write_text(yaml.safe_dump(admin))
+    env = {"KUBECONFIG": "", "K8S_AUTH_KUBECONFIG": "", "HOME": str(tmp_path)}
+
+    wrong = site(cluster, "overcommit=150", "kubeconfig=%s" % kubeconfig, check=True, env=env)
+    assert wrong.rc != 0 and "Cannot reach the Kubernetes API server at %s" % dead["server"][8:] in wrong.output, wrong
+
+    right = site(cluster, "overcommit=150", "kubeconfig=%s" % kubeconfig, "context=%s" % live, check=True, env=env)
+    assert right.rc == 0, right
+    assert right.writes == [] and right.lock_writes == [], describe_writes(right.writes + right.lock_writes)
+
+
 # Each role used on its own (a playbook of the user's, role variables as role vars): the role
 # checks its own variables' shape and range before its first request (site.yml's preflight does
 # it for every role). Types are Ansible's argument_specs check, also before any task.

@@ -571,27 +571,42 @@ def test_image_requirements_after_introspection(tmp_path, collection_tarball):
 def _modules_used_by_roles():
     used = set()
     pattern = re.compile(r"^\s*-?\s*((?:ocpv\.density|kubernetes\.core)\.[a-z0-9_]+):", re.M)
-    for path in (ROOT / "roles").glob("*/tasks/*.yml"):
+    for path in [*(ROOT / "roles").glob("*/tasks/*.yml"), *(ROOT / "playbooks").glob("**/*.yml")]:
         used.update(pattern.findall(path.read_text(encoding="utf-8")))
     return used
 
 
-def test_fleet_module_defaults_cover_every_cluster_module():
-    """playbooks/fleet.yml hands each host's kubeconfig to modules through module_defaults: every
-    module of the roles that takes kubernetes.core's auth options must be covered, or it would
-    silently talk to the cluster of the environment instead of the host's."""
-    with open(ROOT / "playbooks" / "fleet.yml", encoding="utf-8") as handle:
+def _cluster_group():
+    """Every action in group/ocpv.density.k8s (meta/runtime.yml), kubernetes.core's k8s group included."""
+    import ansible_collections.kubernetes.core as kcore  # noqa: E402 - from the installed ansible package
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+    members = set()
+    for entry in runtime["action_groups"]["k8s"]:
+        if isinstance(entry, dict):
+            assert entry["metadata"]["extend_group"] == ["kubernetes.core.k8s"]
+            core = yaml.safe_load((Path(list(kcore.__path__)[0]) / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+            members.update("kubernetes.core." + name for name in core["action_groups"]["k8s"])
+        else:
+            members.add("ocpv.density." + entry)
+    return members
+
+
+@pytest.mark.parametrize("playbook", ["fleet.yml", "site.yml", "report.yml"])
+def test_module_defaults_cover_every_cluster_module(playbook):
+    """The playbooks hand the kubeconfig / context to modules through module_defaults on
+    group/ocpv.density.k8s: every module the roles and the playbooks use that takes
+    kubernetes.core's auth options must be in that group, or it would silently talk to the
+    cluster of the environment instead."""
+    with open(ROOT / "playbooks" / playbook, encoding="utf-8") as handle:
         play = yaml.safe_load(handle)[0]
     defaults = play["module_defaults"]
-    import ansible_collections.kubernetes.core as kcore  # noqa: E402 - from the installed ansible package
-    runtime = yaml.safe_load((Path(list(kcore.__path__)[0]) / "meta" / "runtime.yml").read_text(encoding="utf-8"))
-    k8s_group = {"kubernetes.core." + name for name in runtime["action_groups"]["k8s"]}
-    assert "group/kubernetes.core.k8s" in defaults
+    assert set(defaults) == {"group/ocpv.density.k8s"}
+    members = _cluster_group()
     for module in sorted(_modules_used_by_roles()):
         if module.startswith("kubernetes.core."):
-            assert module in k8s_group or module in defaults, module
+            assert module in members, module
         else:
             source = (ROOT / "plugins" / "modules" / (module.split(".")[-1] + ".py")).read_text(encoding="utf-8")
             if "kubernetes.core.k8s_auth_options" in source:
-                assert defaults.get(module) == defaults["group/kubernetes.core.k8s"], module
-    assert set(defaults["group/kubernetes.core.k8s"]) == {"kubeconfig", "context"}, "never a token as a module argument"
+                assert module in members, "%s takes kubernetes.core's auth options but is not in group/ocpv.density.k8s" % module
+    assert set(defaults["group/ocpv.density.k8s"]) == {"kubeconfig", "context"}, "never a token as a module argument"

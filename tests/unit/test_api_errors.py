@@ -8,7 +8,7 @@ server does not know, a user without permissions)."""
 import pytest
 from ansible_collections.ocpv.density.plugins.filter.api import FilterModule
 from ansible_collections.ocpv.density.plugins.module_utils.api_errors import (
-    api_error_message, unreachable, unreachable_message)
+    api_error_message, cluster_target_problem, unreachable, unreachable_message)
 
 URLLIB3_REFUSED = ("HTTPSConnectionPool(host='127.0.0.1', port=39581): Max retries exceeded with url: "
                    "/apis/machineconfiguration.openshift.io/v1/kubeletconfigs/x (Caused by "
@@ -99,3 +99,47 @@ def test_a_connection_cut_mid_request_is_named_by_the_clients_server():
     assert unreachable_message(URLLIB3_REFUSED, "x", server="https://10.0.0.1:6443").startswith(
         "Cannot reach the Kubernetes API server at 127.0.0.1:39581 ")  # the text's own address first
     assert unreachable_message(text, "x").startswith("Cannot reach the Kubernetes API server (")
+
+
+# --- cluster_target_problem: which cluster the run talks to, as kubernetes.core finds it -------
+
+def _exists(*paths):
+    return lambda p: p in paths
+
+
+@pytest.mark.parametrize("env, variables, files", [
+    ({"K8S_AUTH_HOST": "https://api:6443", "K8S_AUTH_API_KEY": "t"}, {}, ()),
+    ({"K8S_AUTH_HOST": "https://api:6443", "K8S_AUTH_USERNAME": "u", "K8S_AUTH_PASSWORD": "p"}, {}, ()),
+    ({"K8S_AUTH_HOST": "h", "K8S_AUTH_CERT_FILE": "c", "K8S_AUTH_KEY_FILE": "k"}, {}, ()),
+    ({}, {"kubeconfig": "/k/config"}, ("/k/config",)),
+    ({"K8S_AUTH_KUBECONFIG": "/k/config"}, {}, ("/k/config",)),
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}, {}, ("/var/run/secrets/kubernetes.io/serviceaccount/token",)),
+    ({"KUBECONFIG": "/a:/b"}, {}, ("/b",)),
+    ({"HOME": "/home/u"}, {}, ("/home/u/.kube/config",)),
+])
+def test_a_cluster_the_client_finds_is_no_problem(env, variables, files):
+    assert cluster_target_problem(env, exists=_exists(*files), **variables) == ""
+
+
+@pytest.mark.parametrize("env, variables, files, words", [
+    ({"HOME": "/home/u"}, {}, (), ["No cluster to work on", "/home/u/.kube/config", "-e kubeconfig=PATH", "K8S_AUTH_HOST"]),
+    ({"K8S_AUTH_HOST": "https://api:6443"}, {}, (), ["No cluster to work on"]),  # a host without credentials
+    ({"KUBECONFIG": "/gone"}, {}, (), ["no kubeconfig at /gone"]),
+    ({}, {"kubeconfig": "/typo/config"}, (), ["kubeconfig /typo/config does not exist"]),
+    ({"K8S_AUTH_KUBECONFIG": "/typo"}, {}, (), ["kubeconfig /typo does not exist"]),
+    ({"HOME": "/h"}, {"context": "prod"}, (), ["context prod was given without a kubeconfig"]),
+    ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443", "HOME": "/h"}, {}, (), ["No cluster"]),
+])
+def test_no_cluster_is_one_sentence_saying_how_to_point_at_one(env, variables, files, words):
+    message = cluster_target_problem(env, exists=_exists(*files), **variables)
+    for word in words:
+        assert word in message
+    assert "\n" not in message and message.count(". ") == 0
+
+
+def test_the_filter_reads_the_controller_environment(monkeypatch, tmp_path):
+    monkeypatch.setattr("os.environ", {"KUBECONFIG": str(tmp_path / "missing"), "HOME": str(tmp_path)})
+    problem = FilterModule().filters()["cluster_target_problem"]
+    assert "no kubeconfig at %s" % (tmp_path / "missing") in problem({})
+    (tmp_path / "kc").write_text("apiVersion: v1\n")
+    assert problem({"kubeconfig": str(tmp_path / "kc"), "context": ""}) == ""
