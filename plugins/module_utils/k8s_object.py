@@ -12,6 +12,7 @@ write and, with client-side apply, patches objects holding a list on every run.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import base64
 import copy
 import json
 
@@ -62,6 +63,52 @@ def for_display(obj):
             metadata.pop('annotations')
     shown.pop('status', None)
     return shown
+
+
+def _data_url_text(source):
+    """The text of a data: URL (RFC 2397, base64 or percent-encoded), or None when it is not one
+    or not text."""
+    if not isinstance(source, str) or not source.startswith('data:') or ',' not in source:
+        return None
+    header, data = source[5:].split(',', 1)
+    try:
+        if header.endswith(';base64'):
+            raw = base64.b64decode(data, validate=True)
+        else:
+            from ansible.module_utils.six.moves.urllib.parse import unquote_to_bytes
+            raw = unquote_to_bytes(data)
+        return raw.decode('utf-8')
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _machineconfig_files(obj):
+    """{path: decoded text} of a MachineConfig's Ignition files (those that decode as text)."""
+    if not obj or obj.get('kind') != 'MachineConfig':
+        return {}
+    files = ((((obj.get('spec') or {}).get('config') or {}).get('storage') or {}).get('files') or [])
+    decoded = {}
+    for entry in files:
+        if isinstance(entry, dict) and entry.get('path'):
+            text = _data_url_text((entry.get('contents') or {}).get('source'))
+            if text is not None:
+                decoded[entry['path']] = text
+    return decoded
+
+
+def display_diff(before, after, what):
+    """The diff to show for a change: the object before and after (for_display) and, for a
+    MachineConfig, one text diff per Ignition file whose content changes - decoded from its data:
+    URL, so the script, units and drop-ins are reviewed as text, not as base64. A list of diffs,
+    as Ansible's callbacks print them (``before_header`` / ``after_header`` name the file)."""
+    diffs = [dict(before=for_display(before), after=for_display(after))]
+    old, new = _machineconfig_files(before), _machineconfig_files(after)
+    for path in sorted(set(old) | set(new)):
+        if old.get(path) != new.get(path):
+            diffs.append(dict(before_header='%s file %s (decoded)' % (what, path),
+                              after_header='%s file %s (decoded)' % (what, path),
+                              before=old.get(path, ''), after=new.get(path, '')))
+    return diffs
 
 
 class Plan(object):

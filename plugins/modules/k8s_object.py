@@ -142,9 +142,13 @@ method:
   returned: success
   type: str
 diff:
-  description: The object before and after, in diff mode.
+  description:
+    - The object before and after, in diff mode. For a MachineConfig, followed by one text diff per
+      Ignition file whose content changes, decoded from its C(data:) URL (a list of diffs, as
+      Ansible's callbacks print them).
   returned: when changed and in diff mode
-  type: dict
+  type: list
+  elements: dict
 """
 
 import copy
@@ -236,7 +240,7 @@ def run(module, client):
     plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
     result = dict(changed=plan.changed, method=plan.method, api_found=True)
     if module._diff and plan.changed:
-        result['diff'] = dict(before=logic.for_display(existing), after=logic.for_display(plan.after))
+        result['diff'] = logic.display_diff(existing, plan.after, what)
     if params['state'] == 'patched' and existing is None:
         module.warn("%s was not found; state=patched does not create it" % what)
 

@@ -200,6 +200,9 @@ def test_check_converge_idempotent(site_cluster, tmp_path):
     for shown in ("kind: MachineConfig", "90-worker-swap", "kind: KubeletConfig", "failSwapOn: false",
                   "kind: DaemonSet", "memoryOvercommitPercentage: 150", "kind: AlertingRule"):
         assert shown in check.output, "check --diff does not show %r\n%s" % (shown, check)
+    # the MachineConfig's files are shown decoded, the script as the text a reviewer reads
+    assert re.search(r"MachineConfig 90-worker-swap file /\S+ \(decoded\)", check.output), check
+    assert "#!/" in check.output, check
     assert not report_dir.exists()
     assert counters(cluster)["reboots"] == {}
 

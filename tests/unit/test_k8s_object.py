@@ -162,3 +162,42 @@ def test_create_and_delete_carry_no_precondition():
     step = plan("present", False, None, {"metadata": {"name": "a", "resourceVersion": "5"}, "data": {}})
     assert step.method == "create" and "resourceVersion" not in step.body["metadata"]
     assert plan("absent", False, KC, {"metadata": {"name": "user-tuning", "resourceVersion": "41"}}).body == {}
+
+
+def _machineconfig(files):
+    import base64
+    return {"apiVersion": "machineconfiguration.openshift.io/v1", "kind": "MachineConfig",
+            "metadata": {"name": "90-worker-swap"},
+            "spec": {"config": {"ignition": {"version": "3.4.0"}, "storage": {"files": [
+                {"path": path, "mode": 420, "contents": {"source": source if source.startswith("data:") else
+                                                         "data:text/plain;charset=utf-8;base64," + base64.b64encode(source.encode()).decode()}}
+                for path, source in files.items()]}}}}
+
+
+def test_machineconfig_diff_shows_each_changed_file_as_text():
+    """--check --diff: the files of a MachineConfig are reviewed as text, decoded from their data:
+    URLs (base64 or percent-encoded), one diff per file that changes; unchanged files are not repeated."""
+    from ansible_collections.ocpv.density.plugins.module_utils.k8s_object import display_diff
+    before = _machineconfig({"/etc/ocpv/swap.env": "OCPV_SWAP_OVERCOMMIT_PERCENT=150\n",
+                             "/usr/local/bin/s.sh": "#!/bin/bash\necho old\n"})
+    after = _machineconfig({"/etc/ocpv/swap.env": "OCPV_SWAP_OVERCOMMIT_PERCENT=200\n",
+                            "/usr/local/bin/s.sh": "#!/bin/bash\necho old\n",
+                            "/etc/openshift/kubelet.conf.d/90-swap.conf": "data:,failSwapOn%3A%20false%0A"})
+    diffs = display_diff(before, after, "MachineConfig 90-worker-swap")
+    assert diffs[0]["after"]["kind"] == "MachineConfig"
+    files = {d["after_header"]: (d["before"], d["after"]) for d in diffs[1:]}
+    assert files == {
+        "MachineConfig 90-worker-swap file /etc/ocpv/swap.env (decoded)":
+            ("OCPV_SWAP_OVERCOMMIT_PERCENT=150\n", "OCPV_SWAP_OVERCOMMIT_PERCENT=200\n"),
+        "MachineConfig 90-worker-swap file /etc/openshift/kubelet.conf.d/90-swap.conf (decoded)": ("", "failSwapOn: false\n"),
+    }
+    created = display_diff(None, after, "MachineConfig 90-worker-swap")
+    assert len(created) == 4 and created[0]["before"] == {}
+    assert display_diff(after, None, "x")[1]["after"] == ""
+
+
+def test_diff_of_other_kinds_and_undecodable_files_is_the_object_only():
+    from ansible_collections.ocpv.density.plugins.module_utils.k8s_object import display_diff
+    assert len(display_diff(applied(DESIRED), None, "x")) == 1
+    binary = _machineconfig({"/bin/blob": "data:;base64,//79"})
+    assert len(display_diff(None, binary, "MachineConfig x")) == 1  # not text: shown in the object only
