@@ -72,8 +72,9 @@ class Run:
             self.rc, self.changed, describe_writes(self.writes), around, self.output[-3000:])
 
 
-def site_command(cluster, *extra_vars, check=False, diff=False, env=None):
-    """(argv, environment) of ansible-playbook playbooks/site.yml -e ... against the cluster."""
+def site_command(cluster, *extra_vars, check=False, diff=False, env=None, options=()):
+    """(argv, environment) of ansible-playbook playbooks/site.yml -e ... against the cluster;
+    `options`: more ansible-playbook arguments (--tags swap)."""
     cmd = [ANSIBLE_PLAYBOOK, "playbooks/site.yml"]
     if not any(var.startswith("swap_wait_poll_interval=") for var in extra_vars):
         # mcp_wait polls in-process, so a short interval costs no CPU; the default 10 s would
@@ -85,14 +86,15 @@ def site_command(cluster, *extra_vars, check=False, diff=False, env=None):
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
+    cmd += list(options)
     return cmd, cluster.playbook_env(**(env or {}))
 
 
-def site(cluster, *extra_vars, check=False, diff=False, env=None):
+def site(cluster, *extra_vars, check=False, diff=False, env=None, options=()):
     """ansible-playbook playbooks/site.yml -e ... against the cluster; returns a Run with the write
     requests (audit log, user ocpv-admin) it made. `env` overrides the environment (another
     user's KUBECONFIG, for example)."""
-    cmd, run_env = site_command(cluster, *extra_vars, check=check, diff=diff, env=env)
+    cmd, run_env = site_command(cluster, *extra_vars, check=check, diff=diff, env=env, options=options)
     marker = cluster.audit_marker()
     proc = subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT,
                           check=False)
@@ -468,6 +470,36 @@ def test_the_first_request_says_what_to_check(cluster, tmp_path, case):
         requests = cluster.audit_events(marker, user="system:serviceaccount:%s:nobody" % namespace)
         resources = [(e["verb"], e["objectRef"].get("resource")) for e in requests if "objectRef" in e]
         assert resources == [("get", "infrastructures")], requests  # the first request, and nothing after it
+
+
+def test_tags_select_whole_roles(site_cluster):
+    """--tags / --skip-tags select roles; preflight and the run lock always run; a tag no step has
+    is refused before any write; a selection never pauses the pool unless the swap step runs
+    whole (pause, apply, unpause) and a full run afterwards converges in one rollout."""
+    cluster = site_cluster
+    typo = site(cluster, "overcommit=150", options=("--tags", "alert"))
+    assert typo.rc != 0 and "--tags alert: no step has that tag; the tags are namespace, wasp_agent" in typo.output, typo
+    assert typo.writes == [] and typo.lock_writes == [], describe_writes(typo.writes + typo.lock_writes)
+
+    only_namespace = site(cluster, "overcommit=150", options=("--tags", "namespace"))
+    assert only_namespace.rc == 0, only_namespace
+    written = {e["objectRef"].get("resource") for e in only_namespace.writes}
+    assert written and written <= {"namespaces", "serviceaccounts", "clusterroles", "clusterrolebindings",
+                                   "roles", "rolebindings"}, describe_writes(only_namespace.writes)
+    assert [e["verb"] for e in only_namespace.lock_writes] == ["create", "delete"], "the run lock always runs"
+    assert counters(cluster).get("rollouts", {}).get("worker") is None and settled(cluster)
+
+    no_hco = site(cluster, "overcommit=150", options=("--skip-tags", "hco,verify"))
+    assert no_hco.rc == 0, no_hco
+    assert not [e for e in no_hco.writes if e["objectRef"].get("resource") == "hyperconvergeds"], describe_writes(no_hco.writes)
+    assert counters(cluster)["rollouts"].get("worker") == 1 and settled(cluster), "the swap step ran whole"
+
+    rest = site(cluster, "overcommit=150")
+    assert rest.rc == 0, rest
+    assert "hyperconvergeds" in {e["objectRef"].get("resource") for e in rest.writes}, describe_writes(rest.writes)
+    assert counters(cluster)["rollouts"].get("worker") == 1, "the full run after the tagged ones needs no second rollout"
+    again = site(cluster, "overcommit=150")
+    assert again.rc == 0 and again.writes == [], describe_writes(again.writes)
 
 
 def test_no_cluster_to_work_on_is_said_before_anything_runs(cluster, tmp_path):
