@@ -13,7 +13,7 @@ WORKERS ?= 2
 # cluster-down/status work without the venv (cluster.py needs only the stdlib for them)
 CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cluster.py
 
-.PHONY: setup build-cluster real-components installed cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
+.PHONY: setup build-cluster real-components installed docs cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -45,13 +45,16 @@ cluster-status: ## its processes and their memory
 demo: cluster-up ## README main command: cluster + site playbook at 150 %
 	KUBECONFIG=$(CURDIR)/.localcluster/$(NAME)/kubeconfig $(BIN)/ansible-playbook playbooks/site.yml -e overcommit=150
 
-test: setup build-cluster real-components lint sanity installed unit integration ## everything CI runs
+test: setup build-cluster real-components lint sanity installed docs unit integration ## everything CI runs
 
 lint: setup
 	bash tests/lint.sh
 
 sanity: setup
 	bash tests/sanity/run.sh
+
+docs: setup ## the docs site (antsibull-docs, Sphinx, warnings as errors) and CHANGELOG.rst, into tests/output/docs
+	bash tests/docs.sh
 
 installed: setup ## the built tarball, installed: contents, sanity, ansible-doc, offline render
 	bash tests/installed.sh
