@@ -106,3 +106,46 @@ def detect_profile(version, profiles=None, cnv_version=None):
         "no profile for OpenShift %s; set density_profile to one of: %s"
         % (version, describe(profiles))
     )
+
+
+# CNV minor -> HCO release (HCO hack/config: CNV 4.16 ... 4.22 = HCO release-1.12 ... 1.18).
+def _hco_release(cnv_minor):
+    return "1.%d" % (cnv_minor[1] - 4) if cnv_minor[0] == 4 and cnv_minor[1] >= 12 else "?"
+
+
+def _span(row):
+    bounds = row.get("ocp") or {}
+    low, high = bounds.get("min") or "", bounds.get("max") or ""
+    span = low if low == high else ("%s+" % low if not high else "%s-%s" % (low, high))
+    return span + ("" if row.get("auto", True) else " (explicit only)")
+
+
+_PROVIDERS = {"collection": "this collection (ns `wasp`)", "hco": "HCO (`openshift-cnv`)", "none": "none"}
+
+
+def _node_changes(row):
+    changes = []
+    keys = sorted((row.get("kubelet_config") or {}).keys())
+    if keys:
+        changes.append("KubeletConfig " + ", ".join("`%s`" % k for k in keys))
+    if row.get("kubelet_dropin"):
+        changes.append("kubelet drop-in `90-swap.conf`")
+    changes.append("MachineConfig: swap file and units")
+    if (row.get("wasp_agent") or {}).get("hook_in_machineconfig"):
+        changes.append("OCI hook")
+    return "; ".join(changes) + " (Ignition %s)" % row.get("ignition_version", "?")
+
+
+def compatibility_table(profiles=None):
+    """README's compatibility table, one line per profile row (a test keeps the two in step)."""
+    profiles = profiles if profiles is not None else load_profiles()
+    lines = ["| OpenShift | profile | wasp-agent deployed by | OpenShift Virtualization (HCO) | what the run changes on the nodes |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, row in profiles.items():
+        if row.get("implemented", True) is False:
+            continue
+        need = (row.get("cnv") or {}).get("min") or ""
+        cnv = ("%s+ (HCO %s+)" % (need, _hco_release(parse_minor(need)))) if need else "any"
+        provider = _PROVIDERS.get((row.get("wasp_agent") or {}).get("provider"), "?")
+        lines.append("| %s | `%s` | %s | %s | %s |" % (_span(row), name, provider, cnv, _node_changes(row)))
+    return "\n".join(lines) + "\n"
