@@ -141,6 +141,13 @@ method:
   description: V(create), V(apply), V(update), V(patch) or V(delete).
   returned: success
   type: str
+identity:
+  description:
+    - The object's C(api_version), C(kind), C(name) and C(namespace). The action plugin of the same
+      name adds the call to the run's plan, the fact C(ocpv_density_plan) (create, change, delete or
+      keep per object, and the pools that roll out), which check mode writes as the report does.
+  returned: success
+  type: dict
 diff:
   description:
     - The object before and after, in diff mode. For a MachineConfig, followed by one text diff per
@@ -238,7 +245,8 @@ def run(module, client):
                                                  server=api_server(client)))
 
     plan = logic.plan(params['state'], params['apply'], existing, definition, apply_patch)
-    result = dict(changed=plan.changed, method=plan.method, api_found=True)
+    result = dict(changed=plan.changed, method=plan.method, api_found=True,
+                  identity=dict(api_version=api_version, kind=kind, name=name, namespace=namespace or ''))
     if module._diff and plan.changed:
         result['diff'] = logic.display_diff(existing, plan.after, what)
     if params['state'] == 'patched' and existing is None:

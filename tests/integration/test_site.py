@@ -205,7 +205,14 @@ def test_check_converge_idempotent(site_cluster, tmp_path):
     # the MachineConfig's files are shown decoded, the script as the text a reviewer reads
     assert re.search(r"MachineConfig 90-worker-swap file /\S+ \(decoded\)", check.output), check
     assert "#!/" in check.output, check
-    assert not report_dir.exists()
+    # check mode writes its plan as the report is written (local files), and no report
+    assert sorted(p.name for p in report_dir.iterdir()) == ["density-plan.json", "density-plan.md"]
+    plan = json.loads((report_dir / "density-plan.json").read_text())
+    actions = {(o["kind"], o["name"]): o["action"] for o in plan["objects"]}
+    assert actions[("MachineConfig", "90-worker-swap")] == "create" and plan["rollouts"] == ["worker"], plan
+    assert "Rollouts: pool worker" in (report_dir / "density-plan.md").read_text()
+    for path in report_dir.iterdir():
+        path.unlink()
     assert counters(cluster)["reboots"] == {}
 
     run = site(cluster, "overcommit=150", "verify_report_dir=%s" % report_dir)
@@ -240,10 +247,12 @@ def test_check_converge_idempotent(site_cluster, tmp_path):
     assert [e["verb"] for e in again.lock_writes] == ["create", "delete"], describe_writes(again.lock_writes)
     assert counters(cluster)["reboots"] == {w: 1 for w in WORKERS}
 
-    check_again = site(cluster, "overcommit=150", check=True, diff=True)
+    check_again = site(cluster, "overcommit=150", "verify_report_dir=%s" % (tmp_path / "plan"), check=True, diff=True)
     assert check_again.rc == 0, check_again
     assert check_again.changed == 0, check_again
     assert check_again.writes == [] and check_again.lock_writes == []
+    plan = json.loads((tmp_path / "plan" / "density-plan.json").read_text())
+    assert plan["rollouts"] == [] and set(plan["counts"]) == {"keep"}, plan
 
 
 def test_user_kubeletconfig_is_merged_then_restored(site_cluster, tmp_path):
