@@ -426,6 +426,10 @@ def _overcommit_problems(values, mode):
                                 % (OVERCOMMIT_MIN, OVERCOMMIT_MAX, shown(overcommit)))
     if problems or state != "present":
         return problems
+    if mode != "role" and "swap_overcommit" in values and as_integer(values["swap_overcommit"]) != as_integer(overcommit):
+        problems.append("swap_overcommit %s differs from overcommit %s, which preflight checks against each node's disk: "
+                        "set overcommit only" % (shown(values["swap_overcommit"]), shown(overcommit)))
+        return problems
     swap = as_integer(values["swap_overcommit"]) if "swap_overcommit" in values else as_integer(overcommit)
     hco = as_integer(values["hco_overcommit"]) if "hco_overcommit" in values else as_integer(overcommit)
     decoupled = _truthy(values.get("hco_overcommit_decoupled", False))

@@ -114,6 +114,13 @@ def write_all(objects, dest, check_mode=False):
     changed = [name for name, text in planned if not _same(os.path.join(dest, name), text)]
     if check_mode or not changed:
         return names, changed
+    # Everything that could stop a move is found before the first file moves.
+    for name in changed:
+        target = os.path.join(dest, name)
+        if os.path.lexists(target) and (os.path.islink(target) or not os.path.isfile(target)):
+            raise ValueError("%s exists and is not a regular file" % target)
+    if os.path.isdir(dest) and not os.access(dest, os.W_OK | os.X_OK):
+        raise ValueError("it is not writable")
     parent = os.path.dirname(dest)
     staging = tempfile.mkdtemp(prefix=".%s.render-" % os.path.basename(dest), dir=parent)
     try:
