@@ -37,8 +37,7 @@ attributes:
     description: Returns the files it would write, writes nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
+    description: Returns the names of the files that change, not their diff.
 notes:
   - Runs where the play runs (the controller with C(connection=local)).
 """
