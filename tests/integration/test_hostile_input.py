@@ -193,7 +193,9 @@ def rendered(out):
     return objects
 
 
-# (id, values over BASE + render_dir, a check of the rendered objects)
+# (id, values over BASE + render_dir, a check of the rendered objects). hco-same, hco-default,
+# pool-63, pool-digits and swap-file-var are controls: valid input that must stay accepted (they
+# passed before the validation too; they fail if it over-refuses).
 def _kubelet_merged(objects):
     spec = objects["kubeletconfig-ocpv-density-worker.yaml"]["spec"]["kubeletConfig"]
     assert spec["failSwapOn"] is False and spec["maxPods"] == 300
@@ -205,7 +207,9 @@ def _kubelet_nested_merged(objects):
 
 
 def _kubelet_redundant(objects):
-    assert objects["kubeletconfig-ocpv-density-worker.yaml"]["spec"]["kubeletConfig"]["failSwapOn"] is False
+    spec = objects["kubeletconfig-ocpv-density-worker.yaml"]["spec"]["kubeletConfig"]
+    # tp-4.16's other keys stay (the override used to replace them)
+    assert spec["failSwapOn"] is False and spec["evictionSoft"] == {"memory.available": "1Gi"}
 
 
 def _hco(value):
@@ -244,7 +248,8 @@ def _swap_file(path):
 RENDERED = [
     ("kubelet-merge", {"swap_kubelet_config": {"maxPods": 300}}, _kubelet_merged),
     ("kubelet-nested", {"swap_kubelet_config": {"evictionHard": {"memory.available": "500Mi"}}}, _kubelet_nested_merged),
-    ("kubelet-failswapon-false", {"swap_kubelet_config": {"failSwapOn": False}}, _kubelet_redundant),
+    ("kubelet-failswapon-false", {"density_profile": "tp-4.16", "swap_kubelet_config": {"failSwapOn": False}},
+     _kubelet_redundant),
     ("hco-decoupled-lower", {"swap_size_mib": 0, "overcommit": 150, "hco_overcommit": 120,
                              "hco_overcommit_decoupled": True}, _hco(120)),
     ("hco-same", {"swap_size_mib": 0, "overcommit": 150, "hco_overcommit": 150}, _hco(150)),
