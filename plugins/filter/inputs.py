@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import inputs as _inputs
+from ansible_collections.ocpv.density.plugins.module_utils import validate as _validate
 
 
 def input_problem(value, check, maximum=None):
@@ -33,6 +34,45 @@ def unknown_inputs(names, known, public=None, values=None):
                                   public=None if public is None else [str(p) for p in public], values=values)
 
 
+def _plain(value):
+    """Ansible's lazy containers and tagged strings as plain Python values."""
+    if isinstance(value, Mapping):
+        return dict((str(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def input_refusals(values, roles, mode="apply", prefix="", names=None, hostvars=None):
+    """Every refusal of the inputs (module_utils/validate.py), one sentence each."""
+    if not isinstance(values, Mapping):
+        raise AnsibleFilterError("input_refusals: expects a mapping of variable names to values, got %s"
+                                 % type(values).__name__)
+    if mode not in ("apply", "render", "role"):
+        raise AnsibleFilterError("input_refusals: mode must be apply, render or role, got %r" % (mode,))
+    readable = {}
+    if names is not None and isinstance(hostvars, Mapping):
+        for name in names:
+            try:
+                readable[str(name)] = _plain(hostvars[name]) if name in hostvars else None
+            except Exception:  # pylint: disable=broad-except  # a value that cannot be read is not judged
+                readable[str(name)] = None
+    try:
+        return _validate.refusals(_plain(values), _plain(roles), mode=mode, prefix=prefix or "",
+                                  names=None if names is None else [str(n) for n in names], hostvars=readable)
+    except (ValueError, OSError) as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def kubelet_config_merge(user, profile_row):
+    """The profile's KubeletConfig keys with the user's merged in; the swap keys stay the profile's."""
+    if not isinstance(user, Mapping) or not isinstance(profile_row, Mapping):
+        raise AnsibleFilterError("kubelet_config_merge: expects two mappings")
+    return _validate.kubelet_config_merge(_plain(profile_row), _plain(user))
+
+
 class FilterModule(object):
     """Input checks of ocpv.density."""
 
@@ -40,4 +80,6 @@ class FilterModule(object):
         return {
             'input_problem': input_problem,
             'unknown_inputs': unknown_inputs,
+            'input_refusals': input_refusals,
+            'kubelet_config_merge': kubelet_config_merge,
         }

@@ -361,9 +361,9 @@ BAD_INPUT = [
     case("rbac-mode", ["namespace_rbac_mode=admin"], "namespace_rbac_mode"),
     case("empty-report-dir", ["verify_report_dir="], "verify_report_dir", "non-empty"),
     # wrong types (the roles' argument specs, checked up front)
-    case("type-int", ["hco_wait_timeout=abc"], "hco_wait_timeout", "convert to int"),
-    case("type-bool", ["wasp_agent_wait=maybe"], "wasp_agent_wait", "convert to bool"),
-    case("type-dict", ['{"swap_kubelet_config": "failSwapOn: false"}'], "swap_kubelet_config", "dict"),
+    case("type-int", ["hco_wait_timeout=abc"], "hco_wait_timeout", "must be a whole number, got \"abc\""),
+    case("type-bool", ["wasp_agent_wait=maybe"], "wasp_agent_wait", "must be true or false"),
+    case("type-dict", ['{"swap_kubelet_config": "failSwapOn: false"}'], "swap_kubelet_config", "must be a mapping"),
     # out of range
     case("timeout-0", ["wasp_agent_wait_timeout=0"], "wasp_agent_wait_timeout", "from 1"),
     case("poll-above-default-timeout", ["wasp_agent_wait_poll_interval=601"], "wasp_agent_wait_poll_interval",
@@ -399,6 +399,11 @@ BAD_INPUT = [
     case("typo-overcommit", ["overcomit=150"], "overcomit", "did you mean overcommit", overcommit=False),
     case("typo-state", ["stae=absent"], "stae", "did you mean state"),
     case("typo-namespace", ["namespace_nmae=density"], "namespace_nmae", "did you mean namespace_name"),
+    # careless and hostile input (issue 21): each would have reached the cluster before
+    case("typo-render-dir", ["render_dri=out"], "render_dri", "did you mean render_dir"),
+    case("render-only-size", ["swap_size_mib=4096"], "swap_size_mib", "only for render_dir"),
+    case("hco-above-swap", ["hco_overcommit=300"], "hco_overcommit", "hco_overcommit_decoupled"),
+    case("swap-file-passwd", ["swap_file=/etc/passwd"], "swap_file", "under /var"),
 ]
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.ocpv.density.plugins.module_utils import validate
+
 ROOT = Path(__file__).resolve().parents[2]
 AAP = ROOT / "aap"
 CONTROLLER = AAP / "controller"
@@ -339,7 +341,6 @@ def test_survey_variables_are_playbook_inputs(name):
     """Each survey variable is a public input of the chain (validated by the preflight role's
     argument spec before any request to the cluster), with a compatible type, choices and range."""
     options = argument_spec_options(SITE_INPUT_ROLE)
-    limits = role_vars(SITE_INPUT_ROLE)
     template = TEMPLATES[name]
     questions = template["survey_spec"]["spec"]
     for question in questions:
@@ -353,15 +354,16 @@ def test_survey_variables_are_playbook_inputs(name):
             if question.get("default") not in (None, ""):
                 assert question["default"] in option["choices"]
         if var == "overcommit":
-            assert question["min"] >= limits["preflight_overcommit_min"]
-            assert question["max"] <= limits["preflight_overcommit_max"]
+            assert question["min"] >= validate.OVERCOMMIT_MIN
+            assert question["max"] <= validate.OVERCOMMIT_MAX
         if var == "swap_pool":
-            regex = re.compile(limits["preflight_name_regex"])
-            assert question.get("max") is not None and question["max"] <= 253
+            # a DNS-1123 label: it becomes the label key node-role.kubernetes.io/<pool>
+            regex = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+            assert question.get("max") is not None and question["max"] <= 63
             default = question.get("default", "")
-            assert default == "" or regex.match(default)
+            assert default == "" or regex.fullmatch(default)
             if question["type"] == "multiplechoice":
-                assert all(regex.match(c) for c in _choice_list(question["choices"]))
+                assert all(regex.fullmatch(c) for c in _choice_list(question["choices"]))
         if var == "density_profile":
             # Empty (unanswered) = automatic; a choice must be a profile preflight runs.
             assert question["required"] is False and question.get("default") in (None, "")
@@ -376,10 +378,10 @@ def test_survey_variables_are_playbook_inputs(name):
 def test_survey_defaults_launch_a_valid_run():
     """The extra vars AWX sends for the default answers are what the site playbook accepts."""
     options = argument_spec_options(SITE_INPUT_ROLE)
-    limits = role_vars(SITE_INPUT_ROLE)
     extra = survey_extra_vars(TEMPLATES["Higher density – apply"]["survey_spec"])
     assert extra == {"overcommit": 150, "state": "present", "swap_pool": ""}
-    assert limits["preflight_overcommit_min"] <= extra["overcommit"] <= limits["preflight_overcommit_max"]
+    assert validate.OVERCOMMIT_MIN <= extra["overcommit"] <= validate.OVERCOMMIT_MAX
+    assert validate.refusals(extra, [], mode="apply") == []
     assert extra["state"] in options["state"]["choices"]
     remove = TEMPLATES["Higher density – remove"]
     assert dict(remove["extra_vars"], **survey_extra_vars(remove["survey_spec"])) == {"state": "absent", "swap_pool": ""}

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.ocpv.density.plugins.module_utils import inputs as i
+from ansible_collections.ocpv.density.plugins.module_utils import validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = os.path.join(ROOT, "roles")
@@ -20,7 +21,7 @@ PREFLIGHT_VARS = os.path.join(ROLES, "preflight", "vars", "main.yml")
 # Site inputs with their own asserts in inputs.yml (messages the site's tests and the AAP surveys
 # rely on) or checked by render.yml.
 HAND_CHECKED = {"overcommit", "state", "swap_pool", "density_profile", "wasp_agent_image", "namespace_rbac_mode",
-                "verify_report_dir", "render_dir"}
+                "verify_report_dir", "render_dir", "swap_size_mib"}
 
 
 def load(path):
@@ -28,7 +29,7 @@ def load(path):
         return yaml.safe_load(handle)
 
 
-CHECKS = load(PREFLIGHT_VARS)["preflight_input_checks"]
+CHECKS = list(validate.CHECKS)
 CHECK_BY_VAR = {c["var"]: c for c in CHECKS}
 
 
@@ -207,8 +208,8 @@ def test_role_inputs_know_what_each_role_defines():
     assert "preflight_hco_name" in roles["preflight"]["public"]  # a default without a spec option
     known = set(roles["preflight"]["known"])
     # registered, set_fact, loop_var and task vars of the preflight tasks, and its vars/main.yml
-    for name in ("preflight_cluster", "preflight_nodes", "preflight_render_role", "preflight_profile_names",
-                 "preflight_input_checks", "preflight_input_unknown", "preflight_input_check", "preflight_input_specs"):
+    for name in ("preflight_cluster", "preflight_nodes", "preflight_render_role", "preflight_input_roles",
+                 "preflight_input_refusals", "preflight_input_set", "preflight_input_public"):
         assert name in known, name
     assert "swap_settings" in roles["swap"]["known"] and "swap_env_content" in roles["swap"]["known"]
     assert "hco_target" in roles["hco"]["known"]
@@ -298,7 +299,7 @@ PLAYBOOK = """
 
 # A valid value, different from the default, for every checked variable.
 VALID = {
-    "overcommit": 150, "preflight_hco_name": "hc", "kubeconfig": "/tmp/kubeconfig", "context": "admin", "swap_size_mib": 1024, "preflight_refuse_unknown_variables": True,
+    "overcommit": 150, "preflight_hco_name": "hc", "kubeconfig": "/tmp/kubeconfig", "context": "admin", "preflight_refuse_unknown_variables": True,
     "namespace_name": "density", "namespace_service_account": "agent", "namespace_cluster_role": "my-role",
     "namespace_cluster_admin_binding": "my-binding", "namespace_scc": "privileged", "namespace_deploy": True,
     "wasp_agent_namespace": "density", "wasp_agent_service_account": "agent",
@@ -306,13 +307,13 @@ VALID = {
     "wasp_agent_hook_script_path": "/usr/local/bin/hook.sh", "wasp_agent_profile": "manual-4.17",
     "wasp_agent_wait": False, "wasp_agent_wait_timeout": 60, "wasp_agent_wait_poll_interval": 60,
     "wasp_agent_hco_namespace": "cnv", "wasp_agent_handover": False,
-    "swap_overcommit": 200, "swap_profile": "tp-4.16", "swap_kubelet_config": {"failSwapOn": False},
+    "swap_overcommit": 150, "swap_profile": "tp-4.16", "swap_kubelet_config": {"failSwapOn": False},
     "swap_ignition_version": "3.4.0", "swap_file": "/var/swapfile",
-    "swap_extra_files": [{"path": "/etc/x.conf", "mode": 420, "contents": "x"}],
+    "swap_extra_files": [{"path": "/usr/local/bin/x.sh", "mode": 420, "contents": "x"}],
     "swap_machineconfig_name": "91-worker-swap", "swap_kubeletconfig_name": "swap-kc",
     "swap_previous_annotation": "example.com/previous", "swap_wait_timeout": 100, "swap_wait_poll_interval": 1,
     "alerts_profile": "tp-4.16", "alerts_rule_set": "NodeSwapping", "alerts_runbook_url": "https://example.com/rb",
-    "hco_overcommit": 150, "hco_name": "hc", "hco_namespace": "cnv", "hco_api_version": "v1", "hco_wait": True,
+    "hco_overcommit": 120, "hco_overcommit_decoupled": True, "hco_name": "hc", "hco_namespace": "cnv", "hco_api_version": "v1", "hco_wait": True,
     "hco_wait_timeout": 30, "hco_wait_poll_interval": 30,
     "verify_pool": "worker", "verify_overcommit": 150, "verify_namespace": "density", "verify_daemonset": "agent",
     "verify_pod_selector": "name=agent", "verify_container": "agent", "verify_meminfo_command": "cat /proc/meminfo",
@@ -347,8 +348,8 @@ def test_bad_input_is_refused_by_the_playbook_checks_with_only_the_message(tmp_p
     tests/integration/test_site.py; here: the argument spec messages and the opt-out.)"""
     run = run_inputs(tmp_path, dict(VALID, verify_fail="maybe", swap_wait_timeout="x"))
     assert run.returncode != 0
-    assert "argument 'verify_fail' is of type" in run.stdout and "argument 'swap_wait_timeout' is of type" in run.stdout
-    assert "ansible-doc -t role ocpv.density.swap, ocpv.density.verify" in run.stdout
-    assert "argument_spec_data" not in run.stdout, "the message only, not the whole spec"
+    # one sentence naming the variable, the value and what is expected (issue 20 item 4)
+    assert 'msg: swap_wait_timeout must be a whole number, got "x". Nothing was changed.' in run.stdout, run.stdout
+    assert "argument_spec" not in run.stdout and "Traceback" not in run.stdout, "the message only, not the spec"
     run = run_inputs(tmp_path, dict(VALID, hco_wait_timout=5, preflight_refuse_unknown_variables=False))
     assert run.returncode == 0, run.stdout

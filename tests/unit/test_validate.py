@@ -1,0 +1,313 @@
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+"""The one validation of every input (plugins/module_utils/validate.py), table-driven per class of
+issue 21 (careless and hostile input) and issue 20 item 4 (one sentence per wrong input).
+
+Oracle for names and label keys: the ``kubernetes`` Python client (37.x) has no name validators
+(its models only check required fields), so the rules are those of k8s.io/apimachinery,
+kubernetes/kubernetes@008b365 staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go
+(IsDNS1123Label: dns1123LabelFmt, max 63; IsDNS1123Subdomain: dns1123SubdomainFmt, max 253) and
+pkg/api/validate/content (IsLabelKey: [DNS-1123 subdomain prefix/]qualified name, name part
+``([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`` max 63; IsLabelValue: the same or empty, max 63).
+Go's ``^...$`` without the m flag matches the whole text only, so ``fullmatch`` here."""
+
+import re
+
+import pytest
+
+from ansible_collections.ocpv.density.plugins.module_utils import inputs as i
+from ansible_collections.ocpv.density.plugins.module_utils import validate as v
+from ansible_collections.ocpv.density.plugins.module_utils.profiles import load_profiles
+
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES = i.read_role_inputs(os.path.join(ROOT, "roles"))
+
+# --- the oracle (apimachinery, see the module docstring) --------------------------------------
+_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_SUBDOMAIN = _LABEL + r"(\." + _LABEL + ")*"
+_QUALIFIED = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+
+
+def k8s_dns1123_label(value):
+    return len(value) <= 63 and re.fullmatch(_LABEL, value) is not None
+
+
+def k8s_dns1123_subdomain(value):
+    return len(value) <= 253 and re.fullmatch(_SUBDOMAIN, value) is not None
+
+
+def k8s_label_key(value):
+    prefix, slash, name = value.rpartition("/")
+    if slash and not k8s_dns1123_subdomain(prefix):
+        return False
+    return len(name) <= 63 and re.fullmatch(_QUALIFIED, name) is not None
+
+
+def refusals(values, mode="apply", **kwargs):
+    return v.refusals(values, ROLES, mode=mode, **kwargs)
+
+
+def one_sentence_naming(messages, var, value=None):
+    """The first refusal is one sentence (no newline, no traceback, no spec dump) that names the
+    variable and, shortened, the value given."""
+    assert messages, "accepted, but should be refused: %s" % var
+    first = messages[0]
+    assert "\n" not in first and "Traceback" not in first and "argument_spec" not in first, first
+    assert var in first, first
+    if value is not None:
+        assert i.shown(value)[:40].rstrip(".") in first, first
+    assert len(first) < 600, first
+    return first
+
+
+# --- 1. unknown variables: near misses of any public input -----------------------------------
+@pytest.mark.parametrize("name,value,suggested", [
+    ("render_dri", "out", "render_dir"),
+    ("renderdir", "out", "render_dir"),
+    ("Render_Dir", "out", "render_dir"),
+    ("rendr_dir", "/tmp/x", "render_dir"),
+    ("overcomit", 150, "overcommit"),
+    ("hco_wait_timout", 5, "hco_wait_timeout"),
+    ("swap_pol", "worker", "swap_pool"),
+    ("density_profil", "tp-4.16", "density_profile"),
+])
+def test_near_misses_of_any_public_input_are_refused_with_the_close_name(name, value, suggested):
+    messages = refusals({"overcommit": 150}, names=[name, "overcommit"], hostvars={name: value})
+    first = one_sentence_naming(messages, name)
+    assert "did you mean %s" % suggested in first
+
+
+@pytest.mark.parametrize("name,value", [
+    ("stats", {"a": 1}), ("estate", "rural"), ("render", True), ("inventory_dir", "/x"), ("role_path", "/x"),
+    ("ansible_python_interpreter", "/usr/bin/python3"), ("my_overcommit_note", "x"), ("render_dir_old", 5),
+])
+def test_names_of_the_user_and_of_ansible_are_not_judged(name, value):
+    assert refusals({"overcommit": 150}, names=[name], hostvars={name: value}) == []
+
+
+def test_edit_distance_counts_a_transposition_once():
+    assert v.edit_distance("render_dri", "render_dir") == 1
+    assert v.edit_distance("renderdir", "render_dir") == 1
+    assert v.edit_distance("abc", "abc") == 0
+
+
+# --- 2. render-only and unbounded sizes --------------------------------------------------------
+@pytest.mark.parametrize("values,var", [
+    ({"overcommit": 150, "swap_size_mib": 1}, "swap_size_mib"),
+    ({"overcommit": 150, "swap_size_mib": 4096}, "swap_size_mib"),
+    ({"overcommit": 150, "swap_size_mib": "10"}, "swap_size_mib"),
+])
+def test_render_only_inputs_are_refused_when_applying(values, var):
+    one_sentence_naming(refusals(values), var, values[var])
+    assert refusals(dict(values, render_dir="out"), mode="render") == []
+
+
+@pytest.mark.parametrize("size", [10 ** 13, 8_800_000_000_000, v.SWAP_SIZE_MIB_MAX + 1, -1, "1e3", True, 1.5])
+def test_swap_size_mib_is_bounded_and_whole(size):
+    one_sentence_naming(refusals({"render_dir": "out", "swap_size_mib": size}, mode="render"), "swap_size_mib")
+
+
+# --- 4. node paths from an allow-list -------------------------------------------------------------
+@pytest.mark.parametrize("var,path", [
+    ("swap_file", "/etc/passwd"),
+    ("swap_file", "/dev/sda"),
+    ("swap_file", "/usr/local/sbin/ocpv-density-swap.sh"),
+    ("swap_file", "/var/tmp/other-swap"),
+    ("swap_file", "/var/lib/kubelet/swap"),
+    ("swap_file", "/var/log/swap"),
+    ("swap_file", "/var"),
+    ("wasp_agent_hook_script_path", "/etc/passwd"),
+    ("wasp_agent_hook_script_path", "/usr/local/sbin/ocpv-density-swap.sh"),
+    ("wasp_agent_hook_script_path", "/usr/bin/oci-hook"),
+    ("wasp_agent_hook_script_path", "/usr/local/bin"),
+])
+def test_node_paths_outside_the_allowed_roots_are_refused(var, path):
+    first = one_sentence_naming(refusals({"overcommit": 150, var: path}), var, path)
+    assert "/var" in first or "/usr/local" in first  # the allowed roots are named
+
+
+@pytest.mark.parametrize("files", [
+    [{"path": "/etc/passwd", "mode": 420, "contents": "x"}],
+    [{"path": "/etc/containers/oci/hooks.d/x.sh", "mode": 493, "contents": "x"}],
+    [{"path": "/usr/local/sbin/ocpv-density-swap.sh", "mode": 493, "contents": "x"}],
+    [{"path": "/var/swapfile", "mode": 420, "contents": "x"}],
+])
+def test_extra_files_outside_the_allowed_roots_are_refused(files):
+    one_sentence_naming(refusals({"overcommit": 150, "swap_file": "/var/swapfile", "swap_extra_files": files}),
+                        "swap_extra_files")
+
+
+@pytest.mark.parametrize("var,path", [
+    ("swap_file", "/var/swapfile"), ("swap_file", "/var/swap/node.swap"), ("swap_file", "/var/tmp/swapfile"),
+    ("wasp_agent_hook_script_path", "/usr/local/bin/oci-hook-swap.sh"),
+    ("wasp_agent_hook_script_path", "/usr/local/libexec/hook.sh"),
+])
+def test_allowed_node_paths_pass(var, path):
+    assert refusals({"overcommit": 150, var: path}) == []
+
+
+# --- 5. swap_kubelet_config: typed, merged, swap keys kept ------------------------------------------
+@pytest.mark.parametrize("config,key", [
+    ({"failSwapOn": "false"}, "failSwapOn"),
+    ({"failSwapOn": True}, "failSwapOn"),
+    ({"failSwapOn": 0}, "failSwapOn"),
+    ({"memorySwap": {"swapBehavior": "LimitedSwap"}}, "memorySwap"),
+    ({"maxPods": "300"}, "maxPods"),
+    ({"evictionSoft": {"memory.available": 1}}, "evictionSoft"),
+    ({"serializeImagePulls": "no"}, "serializeImagePulls"),
+])
+def test_kubelet_config_values_are_typed_and_swap_keys_kept(config, key):
+    first = one_sentence_naming(refusals({"overcommit": 150, "swap_kubelet_config": config}), "swap_kubelet_config")
+    assert key in first
+
+
+def test_kubelet_config_merges_into_the_profile_keys():
+    profiles = load_profiles()
+    merged = v.kubelet_config_merge(profiles["tp-4.16"], {"maxPods": 300, "evictionSoft": {"nodefs.available": "10%"}})
+    assert merged["failSwapOn"] is False and merged["maxPods"] == 300
+    assert merged["evictionSoft"] == {"memory.available": "1Gi", "nodefs.available": "10%"}
+    assert merged["evictionSoftGracePeriod"] == profiles["tp-4.16"]["kubelet_config"]["evictionSoftGracePeriod"]
+    # the profile's swap key wins, whatever came in
+    assert v.kubelet_config_merge(profiles["tp-4.16"], {"failSwapOn": True})["failSwapOn"] is False
+    # a drop-in profile keeps failSwapOn out of the KubeletConfig (its MCO refuses it there)
+    assert "failSwapOn" not in v.kubelet_config_merge(profiles["dropin-4.21"], {"failSwapOn": False, "maxPods": 9})
+    assert v.kubelet_config_merge(profiles["tp-4.16"], {}) == profiles["tp-4.16"]["kubelet_config"]
+
+
+# --- 6. overcommit values that disagree ------------------------------------------------------------
+@pytest.mark.parametrize("values,var", [
+    ({"overcommit": 110, "hco_overcommit": 300}, "hco_overcommit"),
+    ({"overcommit": 110, "hco_overcommit": 300, "hco_overcommit_decoupled": True}, "hco_overcommit"),
+    ({"overcommit": 150, "hco_overcommit": 120}, "hco_overcommit"),
+    ({"overcommit": 110, "swap_overcommit": 300}, "swap_overcommit"),
+    ({"render_dir": "out", "swap_size_mib": 1024, "hco_overcommit": 300}, "hco_overcommit"),
+])
+def test_overcommits_that_disagree_are_refused(values, var):
+    mode = "render" if "render_dir" in values else "apply"
+    one_sentence_naming(refusals(values, mode=mode), var)
+
+
+@pytest.mark.parametrize("values", [
+    {"overcommit": 150},
+    {"overcommit": 150, "hco_overcommit": 150},
+    {"overcommit": 150, "hco_overcommit": 120, "hco_overcommit_decoupled": True},
+    {"overcommit": 150, "hco_overcommit": 100, "hco_overcommit_decoupled": "true"},
+    {"overcommit": 150, "swap_overcommit": "150"},
+])
+def test_one_overcommit_or_a_lower_decoupled_hco_value_passes(values):
+    assert refusals(values) == []
+
+
+# --- 7. trailing newlines and other shapes: fullmatch ---------------------------------------------
+@pytest.mark.parametrize("var,value", [
+    ("swap_pool", "worker\n"),
+    ("wasp_agent_image", "quay.io/openshift-virtualization/wasp-agent:v1\n"),
+    ("wasp_agent_image", "quay.io/a/b:v1 --privileged"),
+    ("wasp_agent_image", "Quay.io/UPPER/case"),
+    ("namespace_name", "wasp\n"),
+    ("hco_name", "kubevirt-hyperconverged\n"),
+    ("verify_pool", "worker\n"),
+    ("alerts_runbook_url", "https://example.com/rb\n"),
+])
+def test_a_trailing_newline_or_bad_shape_is_refused(var, value):
+    one_sentence_naming(refusals({"overcommit": 150, var: value}), var, value)
+
+
+@pytest.mark.parametrize("image", [
+    "registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:v4.16",
+    "quay.io/openshift-virtualization/wasp-agent@sha256:" + "a" * 64,
+    "localhost:5000/wasp_agent__x/a-b:1.0",
+    "wasp-agent",
+])
+def test_valid_images_pass(image):
+    assert refusals({"overcommit": 150, "wasp_agent_image": image}) == []
+
+
+def test_an_image_name_over_255_characters_is_refused():
+    one_sentence_naming(refusals({"overcommit": 150, "wasp_agent_image": "a/" * 128 + "b"}), "wasp_agent_image")
+
+
+# --- 8. names that become part of names and label keys: the derived names, by the oracle -----------
+POOLS = ["worker", "master", "virt-1", "a", "a" * 63, "a" * 64, "a" * 253, "a..b", "a.b", "Worker", "-a", "a-",
+         "a_b", "", "worker\n", "90", "x" * 62 + "y"]
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_swap_pool_is_accepted_exactly_when_every_derived_name_is_valid(pool):
+    valid = pool == "" or (k8s_dns1123_label(pool)
+                           and k8s_label_key("node-role.kubernetes.io/" + pool)
+                           and k8s_label_key("pools.operator.machineconfiguration.openshift.io/" + pool)
+                           and k8s_dns1123_subdomain("90-%s-swap" % pool)
+                           and k8s_dns1123_subdomain("ocpv-density-%s" % pool)
+                           and (len(pool) <= 63 and re.fullmatch(_QUALIFIED, pool)))  # role label value
+    messages = refusals({"overcommit": 150, "swap_pool": pool})
+    if valid:
+        assert messages == []
+    else:
+        one_sentence_naming(messages, "swap_pool")
+
+
+@pytest.mark.parametrize("var,value", [
+    ("namespace_name", "a" * 64), ("namespace_name", "wasp.x"), ("namespace_service_account", "a" * 254),
+    ("swap_machineconfig_name", "A-swap"), ("hco_namespace", "openshift_cnv"), ("verify_pool", "a" * 64),
+])
+def test_names_follow_the_oracle(var, value):
+    messages = refusals({"overcommit": 150, var: value})
+    one_sentence_naming(messages, var)
+
+
+# --- 9. namespaces and ServiceAccounts that agree ---------------------------------------------------
+@pytest.mark.parametrize("values,var", [
+    ({"wasp_agent_namespace": "other"}, "wasp_agent_namespace"),
+    ({"namespace_name": "density", "wasp_agent_namespace": "wasp"}, "wasp_agent_namespace"),
+    ({"wasp_agent_service_account": "agent"}, "wasp_agent_service_account"),
+    ({"namespace_service_account": "a", "wasp_agent_service_account": "b"}, "wasp_agent_service_account"),
+])
+def test_namespaces_and_service_accounts_that_disagree_are_refused(values, var):
+    one_sentence_naming(refusals(dict(values, overcommit=150)), var)
+
+
+@pytest.mark.parametrize("values", [
+    {"namespace_name": "density"},
+    {"namespace_name": "density", "wasp_agent_namespace": "density"},
+    {"namespace_service_account": "agent", "wasp_agent_service_account": "agent"},
+])
+def test_namespaces_that_agree_pass(values):
+    assert refusals(dict(values, overcommit=150)) == []
+
+
+# --- types: one sentence, never a spec dump (issue 20 item 4) -------------------------------------
+@pytest.mark.parametrize("var,value", [
+    ("overcommit", "150%"), ("overcommit", [150]), ("overcommit", True), ("overcommit", 1001),
+    ("swap_pool", ["worker"]), ("swap_pool", 5), ("verify_fail", "maybe"), ("swap_wait_timeout", "x"),
+    ("state", "enabled"), ("namespace_rbac_mode", "admin"), ("wasp_agent_node_selector", "a=b"),
+    ("swap_kubelet_config", "failSwapOn=false"), ("swap_extra_files", {"path": "/usr/local/bin/x"}),
+    ("density_profile", "nope"), ("render_dir", 5),
+])
+def test_wrong_types_and_values_give_one_sentence(var, value):
+    values = {"overcommit": 150, var: value}
+    one_sentence_naming(refusals(values), var)
+
+
+def test_long_values_are_shortened_in_the_message():
+    first = one_sentence_naming(refusals({"overcommit": 150, "swap_pool": "x" * 5000}), "swap_pool")
+    assert len(first) < 500
+
+
+# --- render mode --------------------------------------------------------------------------------
+@pytest.mark.parametrize("values,var", [
+    ({"render_dir": "out", "state": "absent"}, "state"),
+    ({"render_dir": "out"}, "swap_size_mib"),
+    ({"render_dir": "", "overcommit": 150}, "render_dir"),
+])
+def test_render_refusals(values, var):
+    one_sentence_naming(refusals(values, mode="render"), var)
+
+
+def test_role_mode_judges_only_its_prefix_and_the_unset_overcommit_of_absent():
+    assert refusals({"swap_overcommit": 0, "hco_name": "X"}, mode="role", prefix="swap_") == []
+    one_sentence_naming(refusals({"swap_file": "/etc/passwd"}, mode="role", prefix="swap_"), "swap_file")
+    # the namespace of the wasp_agent role defaults to namespace_name: no false refusal alone
+    assert refusals({"namespace_name": "d", "wasp_agent_namespace": "d"}, mode="role", prefix="wasp_agent_") == []
