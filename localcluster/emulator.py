@@ -326,21 +326,45 @@ def boot_swap(config, mem_total_kb, existing_swapfile_mib):
     return swap, swapfile
 
 
+def kubelet_reads_dropins(release, pool):
+    """Whether the pool's kubelet.service runs with --config-dir=/etc/openshift/kubelet.conf.d.
+    MCO templates/<role>/01-<role>-kubelet/_base/units/kubelet.service.yaml: the worker unit (also
+    used by custom pools) has it from release-4.21 (fc21115e5), the master and arbiter units only
+    from release-4.23 (36c7cead4)."""
+    if pool in ("master", "arbiter"):
+        return release.minor >= (4, 23)
+    return release.minor >= (4, 21)
+
+
 def kubelet_swap_error(config, release, pool):
     """Why the kubelet would refuse to start with swap on, or None. The kubelet's failSwapOn
-    defaults to true; MCO's template sets it false for workers from 4.21; a KubeletConfig's
-    generated kubelet.conf or (4.21+, non-master pools) a drop-in in /etc/openshift/kubelet.conf.d
-    can set it."""
-    fail_swap_on = not (release.minor >= (4, 21) and pool != "master")
+    defaults to true; MCO's template sets it false for workers from 4.21 (masters keep true); a
+    KubeletConfig's generated kubelet.conf or, where the kubelet reads them
+    (kubelet_reads_dropins), a drop-in in /etc/openshift/kubelet.conf.d can set it."""
+    fail_swap_on = not (release.minor >= (4, 21) and pool not in ("master", "arbiter"))
     files = config_files(config)
     if KUBELET_CONF in files:
         fail_swap_on = (yaml.safe_load(files[KUBELET_CONF]) or {}).get("failSwapOn", fail_swap_on)
-    if release.minor >= (4, 21) and pool != "master":
+    if kubelet_reads_dropins(release, pool):
         for p in sorted(p for p in files if p.startswith(KUBELET_CONF_DIR + "/") and p.endswith(".conf")):
             fail_swap_on = (yaml.safe_load(files[p]) or {}).get("failSwapOn", fail_swap_on)
     if fail_swap_on:
         return "failed to run Kubelet: running with swap on is not supported, please disable swap or set --fail-swap-on flag to false"
     return None
+
+
+def kubelet_down_conditions(conditions):
+    """A node's conditions once its kubelet stopped posting status: what the node lifecycle
+    controller writes (pkg/controller/nodelifecycle: every condition Unknown, NodeStatusUnknown,
+    "Kubelet stopped posting node status."), Ready included even if it was missing."""
+    stamp = now()
+    down = [{**c, "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status.",
+             "lastTransitionTime": stamp, "lastHeartbeatTime": c.get("lastHeartbeatTime") or stamp}
+            for c in conditions or []]
+    if not any(c.get("type") == "Ready" for c in down):
+        down.append({"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+                     "message": "Kubelet stopped posting node status.", "lastTransitionTime": stamp, "lastHeartbeatTime": stamp})
+    return down
 
 
 def kubelet_config_error(kubelet_config, release):
@@ -689,6 +713,10 @@ class Emulator:
                 if error:  # the kubelet does not come back: the node stays Working (MCO waits forever)
                     self.rebooting[name] = float("inf")
                     self._patch_node(node, {KUBELET_ANNOTATION: error})
+                    # and NotReady: nothing posts its status (kwok's node-ready stage skips a node
+                    # with this annotation; it makes the node Ready again once the annotation goes)
+                    self.kube.merge_patch(path("v1", "nodes", name, subresource="status"),
+                                          {"status": {"conditions": kubelet_down_conditions(dig(node, "status", "conditions"))}})
                     log.warning("node %s: %s", name, error)
                 else:
                     self.rebooting.pop(name, None)
