@@ -22,10 +22,35 @@ def swap_pool_refusal(profile, pool, ocp_version, state="present"):
         raise AnsibleFilterError("swap_pool_refusal: %s" % exc)
 
 
+def cluster_version_state(clusterversion):
+    """{desired, current, upgrading, from_minor, to_minor} of a ClusterVersion object."""
+    if clusterversion is not None and not isinstance(clusterversion, dict):
+        raise AnsibleFilterError("cluster_version_state: expected a ClusterVersion object, got %s" % type(clusterversion).__name__)
+    try:
+        return _upgrade.cluster_version_state(clusterversion)
+    except _profiles.ProfileError as exc:
+        raise AnsibleFilterError("cluster_version_state: %s" % exc)
+
+
+def upgrade_step(state, from_profile, to_profile, pool, control_plane_version="", cnv_version="",
+                 swap_keys_in_kubelet_config=False):
+    """{action, profile, message}: what playbooks/upgrade.yml does now."""
+    for name, value in (("state", state), ("from_profile", from_profile), ("to_profile", to_profile)):
+        if not isinstance(value, dict):
+            raise AnsibleFilterError("upgrade_step: %s must be a dict, got %s" % (name, type(value).__name__))
+    try:
+        return _upgrade.upgrade_step(state, from_profile, to_profile, str(pool), str(control_plane_version or ""),
+                                     str(cnv_version or ""), bool(swap_keys_in_kubelet_config))
+    except _profiles.ProfileError as exc:
+        raise AnsibleFilterError("upgrade_step: %s" % exc)
+
+
 class FilterModule(object):
     """Release gates of ocpv.density."""
 
     def filters(self):
         return {
             "swap_pool_refusal": swap_pool_refusal,
+            "cluster_version_state": cluster_version_state,
+            "upgrade_step": upgrade_step,
         }
