@@ -587,8 +587,8 @@ class Emulator:
         OpenShift, so while the ClusterVersion is mid-upgrade (openshift.upgrade_phase) it is behind."""
         if not self.upgrading:
             return release
-        csvs = {c["metadata"]["name"] for c in self.kube.list(path("operators.coreos.com/v1alpha1", "clusterserviceversions",
-                                                                       namespace=HCO_NAMESPACE))}
+        csv_path = path("operators.coreos.com/v1alpha1", "clusterserviceversions", namespace=HCO_NAMESPACE)
+        csvs = {c["metadata"]["name"] for c in self.kube.list(csv_path)}
         return next((releases.get(n) for n in releases.SUPPORTED if releases.get(n).csv_name in csvs), release)
 
     def release(self):
