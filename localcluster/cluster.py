@@ -175,7 +175,7 @@ def _releases():
             import releases
         return releases.SUPPORTED, releases.DEFAULT
     except ImportError:
-        return ("4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22"), DEFAULT_RELEASE
+        return ("4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22", "4.23"), DEFAULT_RELEASE
 
 
 def _openshift():

@@ -52,6 +52,7 @@ MCFG = "machineconfiguration.openshift.io/v1"
 ROLE_LABEL = "machineconfiguration.openshift.io/role"
 GENERATED_BY = "machineconfiguration.openshift.io/generated-by-controller-version"
 MC_NAME_SUFFIX = "machineconfiguration.openshift.io/mc-name-suffix"
+RELEASE_IMAGE_VERSION = "machineconfiguration.openshift.io/release-image-version"
 CURRENT_CONFIG = "machineconfiguration.openshift.io/currentConfig"
 DESIRED_CONFIG = "machineconfiguration.openshift.io/desiredConfig"
 NODE_STATE = "machineconfiguration.openshift.io/state"
@@ -59,6 +60,7 @@ NODE_REASON = "machineconfiguration.openshift.io/reason"
 DEGRADE_ANNOTATION = "localcluster.ocpv.io/degrade"      # test-only fault injection on a pool
 KUBELET_ANNOTATION = "localcluster.ocpv.io/kubelet"      # why an emulated kubelet did not start
 APPLIED_ANNOTATION = "localcluster.ocpv.io/applied"      # fingerprint of what the emulated HCO applied
+MCO_RELEASE_ANNOTATION = "localcluster.ocpv.io/mco-release"  # on the ClusterVersion mid-upgrade: the MCO not updated yet
 CONTROLLER_VERSION = "localcluster-emulator"
 
 HCO_NAMESPACE = "openshift-cnv"
@@ -326,21 +328,45 @@ def boot_swap(config, mem_total_kb, existing_swapfile_mib):
     return swap, swapfile
 
 
+def kubelet_reads_dropins(release, pool):
+    """Whether the pool's kubelet.service runs with --config-dir=/etc/openshift/kubelet.conf.d.
+    MCO templates/<role>/01-<role>-kubelet/_base/units/kubelet.service.yaml: the worker unit (also
+    used by custom pools) has it from release-4.21 (fc21115e5), the master and arbiter units only
+    from release-4.23 (36c7cead4)."""
+    if pool in ("master", "arbiter"):
+        return release.minor >= (4, 23)
+    return release.minor >= (4, 21)
+
+
 def kubelet_swap_error(config, release, pool):
     """Why the kubelet would refuse to start with swap on, or None. The kubelet's failSwapOn
-    defaults to true; MCO's template sets it false for workers from 4.21; a KubeletConfig's
-    generated kubelet.conf or (4.21+, non-master pools) a drop-in in /etc/openshift/kubelet.conf.d
-    can set it."""
-    fail_swap_on = not (release.minor >= (4, 21) and pool != "master")
+    defaults to true; MCO's template sets it false for workers from 4.21 (masters keep true); a
+    KubeletConfig's generated kubelet.conf or, where the kubelet reads them
+    (kubelet_reads_dropins), a drop-in in /etc/openshift/kubelet.conf.d can set it."""
+    fail_swap_on = not (release.minor >= (4, 21) and pool not in ("master", "arbiter"))
     files = config_files(config)
     if KUBELET_CONF in files:
         fail_swap_on = (yaml.safe_load(files[KUBELET_CONF]) or {}).get("failSwapOn", fail_swap_on)
-    if release.minor >= (4, 21) and pool != "master":
+    if kubelet_reads_dropins(release, pool):
         for p in sorted(p for p in files if p.startswith(KUBELET_CONF_DIR + "/") and p.endswith(".conf")):
             fail_swap_on = (yaml.safe_load(files[p]) or {}).get("failSwapOn", fail_swap_on)
     if fail_swap_on:
         return "failed to run Kubelet: running with swap on is not supported, please disable swap or set --fail-swap-on flag to false"
     return None
+
+
+def kubelet_down_conditions(conditions):
+    """A node's conditions once its kubelet stopped posting status: what the node lifecycle
+    controller writes (pkg/controller/nodelifecycle: every condition Unknown, NodeStatusUnknown,
+    "Kubelet stopped posting node status."), Ready included even if it was missing."""
+    stamp = now()
+    down = [{**c, "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status.",
+             "lastTransitionTime": stamp, "lastHeartbeatTime": c.get("lastHeartbeatTime") or stamp}
+            for c in conditions or []]
+    if not any(c.get("type") == "Ready" for c in down):
+        down.append({"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+                     "message": "Kubelet stopped posting node status.", "lastTransitionTime": stamp, "lastHeartbeatTime": stamp})
+    return down
 
 
 def kubelet_config_error(kubelet_config, release):
@@ -512,6 +538,7 @@ class Emulator:
 
     def forget(self):
         """Drop in-memory state (after openshift.reset() changed the cluster under us)."""
+        self.upgrading = False        # ClusterVersion mid-upgrade (its newest history entry Partial)
         self.rebooting = {}           # node -> monotonic time its reboot completes
         self.render_errors = {}       # pool -> message
         self.execs = set()            # (namespace, pod) with a kwok Exec created
@@ -540,7 +567,7 @@ class Emulator:
             if not disk.has_meminfo():
                 disk.write_meminfo(node_mem_total_kb(node), 0)
         wasp_daemonsets = self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")
-        self.sync_hco(release, wasp_daemonsets)
+        self.sync_hco(self._hco_release(release), wasp_daemonsets)
         self.sync_wasp_execs(wasp_daemonsets)
         self.save_counters()
 
@@ -555,9 +582,22 @@ class Emulator:
                 return None
             raise
 
+    def _hco_release(self, release):
+        """HCO runs the release of its installed CSV: OLM upgrades OpenShift Virtualization after
+        OpenShift, so while the ClusterVersion is mid-upgrade (openshift.upgrade_phase) it is behind."""
+        if not self.upgrading:
+            return release
+        csv_path = path("operators.coreos.com/v1alpha1", "clusterserviceversions", namespace=HCO_NAMESPACE)
+        csvs = {c["metadata"]["name"] for c in self.kube.list(csv_path)}
+        return next((releases.get(n) for n in releases.SUPPORTED if releases.get(n).csv_name in csvs), release)
+
     def release(self):
         cv = self.kube.get(path("config.openshift.io/v1", "clusterversions", "version"), default=None)
-        version = dig(cv, "status", "desired", "version")
+        history = dig(cv, "status", "history") or []
+        self.upgrading = bool(history) and history[0].get("state") == "Partial"
+        # Mid-upgrade the MCO is the old release's until the CVO has updated it (openshift.upgrade_phase)
+        version = dig(cv, "metadata", "annotations", MCO_RELEASE_ANNOTATION) if self.upgrading else None
+        version = version or dig(cv, "status", "desired", "version")
         return releases.from_cluster_version(version) if version else releases.get(releases.DEFAULT)
 
     # --- MCO: kubelet-config controller --------------------------------------------------------
@@ -653,7 +693,8 @@ class Emulator:
                 self.render_errors[name] = f"Failed to render configuration for pool {name}: " + "; ".join(errors)
                 continue
             self.render_errors.pop(name, None)
-            changed |= ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs})[1]
+            changed |= ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs},
+                                       release_version=release.ocp_version)[1]
         return changed
 
     # --- MCO: node controller + machine-config-daemon -----------------------------------------
@@ -689,6 +730,10 @@ class Emulator:
                 if error:  # the kubelet does not come back: the node stays Working (MCO waits forever)
                     self.rebooting[name] = float("inf")
                     self._patch_node(node, {KUBELET_ANNOTATION: error})
+                    # and NotReady: nothing posts its status (kwok's node-ready stage skips a node
+                    # with this annotation; it makes the node Ready again once the annotation goes)
+                    self.kube.merge_patch(path("v1", "nodes", name, subresource="status"),
+                                          {"status": {"conditions": kubelet_down_conditions(dig(node, "status", "conditions"))}})
                     log.warning("node %s: %s", name, error)
                 else:
                     self.rebooting.pop(name, None)
@@ -931,9 +976,11 @@ class Emulator:
 # Objects the emulated operators create (shared with openshift.py)
 # =============================================================================================
 
-def ensure_rendered(kube, pool, selected_mcs, existing=None):
+def ensure_rendered(kube, pool, selected_mcs, existing=None, release_version=None):
     """Create rendered-<pool>-<hash> for these MachineConfigs if needed and point the pool's
-    spec.configuration at it. Returns (rendered name, whether anything was written)."""
+    spec.configuration at it. Returns (rendered name, whether anything was written). A new
+    rendered config carries the release-image-version annotation of the MCO that rendered it
+    (MCO release-4.21 pkg/controller/render/render_controller.go, db84d8368)."""
     pool_name = pool["metadata"]["name"]
     merged = merge_configs(selected_mcs)
     name = rendered_name(pool_name, merged)
@@ -941,7 +988,8 @@ def ensure_rendered(kube, pool, selected_mcs, existing=None):
     if existing is None or name not in existing:
         changed = True
         body = {"apiVersion": MCFG, "kind": "MachineConfig",
-                "metadata": {"name": name, "annotations": {GENERATED_BY: CONTROLLER_VERSION},
+                "metadata": {"name": name, "annotations": {GENERATED_BY: CONTROLLER_VERSION,
+                                                           **({RELEASE_IMAGE_VERSION: release_version} if release_version else {})},
                              "ownerReferences": [{"apiVersion": MCFG, "kind": "MachineConfigPool", "name": pool_name,
                                                   "uid": pool["metadata"]["uid"], "controller": True,
                                                   "blockOwnerDeletion": True}]},

@@ -16,6 +16,7 @@ CLI (for debugging): python localcluster/openshift.py install|reset|upgrade --ku
 
 import argparse
 import contextlib
+import copy
 import hashlib
 import os
 import shutil
@@ -124,7 +125,8 @@ def seed_cluster_version(kube, rel, previous_status=None):
             "apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion", "metadata": {"name": "version"},
             "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{rel.name}"}})
     else:
-        cv = kube.merge_patch(cv_path, {"spec": {"channel": f"stable-{rel.name}"}})
+        cv = kube.merge_patch(cv_path, {"spec": {"channel": f"stable-{rel.name}"},
+                                        "metadata": {"annotations": {emulator.MCO_RELEASE_ANNOTATION: None}}})
     stamp = emulator.now()
     image = f"quay.io/openshift-release-dev/ocp-release@sha256:{_fake_digest(rel.ocp_version)}"
     history = [{"state": "Completed", "version": rel.ocp_version, "image": image, "verified": False,
@@ -520,7 +522,10 @@ def _replace_hco_crd(kube, wanted):
 # upgrade
 # =============================================================================================
 
-def upgrade(kubeconfig, release, run_dir=None):
+UPGRADE_PHASES = ("start", "control-plane", "finish")
+
+
+def upgrade(kubeconfig, release, run_dir=None, phase=None):
     """A minor upgrade as the cluster would see it: ClusterVersion history, the new CSV replacing
     the old one, the new HyperConverged CRD variant with the overcommit carried over (what HCO's
     conversion webhook would show). MachineConfigs, pools, the collection's objects stay; the
@@ -529,11 +534,74 @@ def upgrade(kubeconfig, release, run_dir=None):
     up to 4.18, 3.5.0 from 4.19), so e.g. 4.16 -> 4.20 with a KubeletConfig rolls the pool out
     (one reboot per node, as the real upgrade's rollout would). Like a real upgrade, this returns
     once that rollout is done (pools Updated). run_dir (optional) pauses the emulator meanwhile
-    and enables that wait."""
+    and enables that wait.
+
+    phase (optional) splits the upgrade the way a cluster goes through it, for tests of what
+    happens mid-upgrade (upgrade_phase below): "start", "control-plane", then "finish"; None
+    does all at once (the finish part alone, as before)."""
+    if phase is not None:
+        return upgrade_phase(kubeconfig, release, run_dir, phase)
     kube = Kube(kubeconfig)
     old, new = current_release(kube), releases.get(release)
     if new.minor < old.minor:
         raise ValueError(f"cannot upgrade from {old.name} down to {new.name}; use reset(release=...)")
+    _finish_upgrade(kube, old, new, run_dir)
+
+
+def upgrade_phase(kubeconfig, release, run_dir, phase):
+    """One phase of a minor upgrade (ClusterVersion fields: openshift/api config/v1, history newest
+    first, Partial while under way):
+    - start: ClusterVersion desired = the new release, a Partial history entry on top of the
+      Completed old one, Progressing True "Working towards ..."; the emulated MCO stays the old
+      release's (annotation localcluster.ocpv.io/mco-release on the ClusterVersion), the emulated
+      HCO that of the installed CSV (OLM upgrades OpenShift Virtualization later);
+    - control-plane: the MCO becomes the new release's (it renders and validates KubeletConfigs as
+      the new MCO does), then the master pool updates its OS (00-master gets the new release's osImageURL:
+      one reboot per master, a rendered config annotated with the new release-image-version as
+      MCO's render controller does); returns once the pools are Updated. The worker pools' OS
+      update is not emulated (as in upgrade());
+    - finish: what upgrade() does (CSV, HyperConverged CRD variant), the history entry Completed."""
+    if phase not in UPGRADE_PHASES:
+        raise ValueError(f"unknown upgrade phase {phase!r}; choose one of {', '.join(UPGRADE_PHASES)}")
+    kube = Kube(kubeconfig)
+    new = releases.get(release)
+    cv_path = path("config.openshift.io/v1", "clusterversions", "version")
+    cv = kube.get(cv_path)
+    history = dig(cv, "status", "history", default=[]) or []
+    completed = next(h["version"] for h in history if h.get("state") == "Completed")
+    old = releases.from_cluster_version(completed)
+    if new.minor <= old.minor:
+        raise ValueError(f"cannot upgrade from {old.name} to {new.name}")
+    if phase == "start":
+        with held_emulator(run_dir) if run_dir else contextlib.nullcontext():
+            stamp = emulator.now()
+            image = f"quay.io/openshift-release-dev/ocp-release@sha256:{_fake_digest(new.ocp_version)}"
+            status = copy.deepcopy(cv["status"])
+            status["desired"] = {"version": new.ocp_version, "image": image, "channels": [f"stable-{new.name}"]}
+            status["history"] = [{"state": "Partial", "version": new.ocp_version, "image": image, "verified": False,
+                                  "startedTime": stamp, "completionTime": None}] + \
+                [h for h in history if h.get("version") != new.ocp_version]
+            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "Progressing"] + [
+                {"type": "Progressing", "status": "True", "lastTransitionTime": stamp,
+                 "message": f"Working towards {new.ocp_version}: 512 of 901 done (56% complete)"}]
+            kube.replace_status(cv_path, status)
+            kube.merge_patch(cv_path, {"metadata": {"annotations": {emulator.MCO_RELEASE_ANNOTATION: old.ocp_version}}})
+        return
+    if phase == "control-plane":
+        # The CVO reaches the machine-config operator: the new MCO renders, then the masters update.
+        kube.merge_patch(cv_path, {"metadata": {"annotations": {emulator.MCO_RELEASE_ANNOTATION: None}}})
+        kube.merge_patch(path(MCFG, "machineconfigs", "00-master"), {"spec": {
+            "osImageURL": f"quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:{_fake_digest('rhcos-' + new.ocp_version)}"}})
+        if run_dir and emulator_pid(run_dir):
+            topology = _topology(run_dir)
+            kube.wait(lambda: not settled(kube, topology), 30, what="the master pool to start updating")
+            settle(kube, run_dir, topology, timeout=300)
+        return
+    cv_old_status = dict(cv["status"], history=[h for h in history if h.get("state") == "Completed"])
+    _finish_upgrade(kube, old, new, run_dir, cv_status=cv_old_status)
+
+
+def _finish_upgrade(kube, old, new, run_dir, cv_status=None):
     with held_emulator(run_dir) if run_dir else contextlib.nullcontext():
         if new.hco_api_version != old.hco_api_version:
             old_path = path(f"hco.kubevirt.io/{old.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE)
@@ -553,7 +621,7 @@ def upgrade(kubeconfig, release, run_dir=None):
         if new.csv_name != old.csv_name:
             kube.delete(path("operators.coreos.com/v1alpha1", "clusterserviceversions", old.csv_name, HCO_NAMESPACE))
         cv = kube.get(path("config.openshift.io/v1", "clusterversions", "version"))
-        seed_cluster_version(kube, new, previous_status=cv.get("status"))
+        seed_cluster_version(kube, new, previous_status=cv_status or cv.get("status"))
     if run_dir and emulator_pid(run_dir):
         settle(kube, run_dir, _topology(run_dir), timeout=300)
 

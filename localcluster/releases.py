@@ -16,6 +16,10 @@ _ROWS = {
     "4.20": ("4.20.3", "4.20.2", (1, 16)),
     "4.21": ("4.21.1", "4.21.0", (1, 17)),
     "4.22": ("4.22.0", "4.22.0", (1, 18)),
+    # MCO release-4.23 gives the master kubelet --config-dir (36c7cead4); HCO release-1.19 stores
+    # HyperConverged v1 (api/v1 +kubebuilder:storageversion, 7313576e6) and still has its
+    # wasp-agent handlers (controllers/handlers/wasp-agent).
+    "4.23": ("4.23.0", "4.23.0", (1, 19)),
 }
 SUPPORTED = tuple(_ROWS)
 DEFAULT = "4.16"

@@ -334,6 +334,17 @@ def test_swap_without_failswapon_leaves_the_kubelet_down(fresh):
     assert oc.conditions()["Updated"]["status"] == "False"
     assert oc.pool()["status"]["unavailableMachineCount"] == 1
 
+    # The node is NotReady (nothing posts its status), and stays so until it boots without swap.
+    def ready(name):
+        conditions = oc.kube.get(path("v1", "nodes", name))["status"].get("conditions") or []
+        return next((c["status"] for c in conditions if c["type"] == "Ready"), None)
+    name = nodes[0]["metadata"]["name"]
+    oc.wait(lambda: ready(name) == "Unknown", what=f"{name} NotReady")
+    time.sleep(1.5)
+    assert ready(name) == "Unknown"
+    oc.kube.delete(path(MCFG, "machineconfigs", "90-worker-swap"))
+    oc.wait(lambda: ready(name) == "True", timeout=60, what=f"{name} Ready again without swap")
+
 
 # --- HCO ---------------------------------------------------------------------------------------
 

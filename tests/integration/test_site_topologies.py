@@ -63,19 +63,63 @@ def test_single_node_needs_the_master_pool_explicitly(sno_cluster):
     assert "90-master-swap" in check.output, check
 
 
-def test_compact_cluster_uses_the_master_pool(compact_cluster, tmp_path):
-    compact_cluster.reset()
+def reboots_of(cluster):
+    return json.loads((Path(cluster.run_dir) / "emulator" / "counters.json").read_text())["reboots"]
+
+
+def not_ready_nodes(cluster):
+    import kubernetes
+    nodes = kubernetes.client.CoreV1Api(cluster.api_client()).list_node().items
+    return sorted(n.metadata.name for n in nodes
+                  if not any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
+
+
+# 4.16-4.20: failSwapOn: false reaches the master kubelet through the pool's KubeletConfig.
+@pytest.mark.parametrize("release", ["4.16", "4.20"])
+def test_compact_cluster_uses_the_master_pool(compact_cluster, tmp_path, release):
+    compact_cluster.reset(release)
     run = site(compact_cluster, "overcommit=150", "verify_report_dir=%s" % tmp_path)
     assert run.rc == 0, run
     assert "Compact cluster: the control-plane nodes also carry the worker role" in " ".join(run.output.split()), run
     report = json.loads((tmp_path / "density-report.json").read_text())
     assert report["ok"] and report["pool"] == "master", report
     assert sorted(n["name"] for n in report["nodes"]) == ["master-0", "master-1", "master-2"]
-    reboots = json.loads((Path(compact_cluster.run_dir) / "emulator" / "counters.json").read_text())["reboots"]
+    reboots = reboots_of(compact_cluster)
     assert reboots == {"master-0": 1, "master-1": 1, "master-2": 1}, reboots
 
     again = site(compact_cluster, "overcommit=150", "verify_report_dir=%s" % tmp_path)
     assert again.rc == 0 and again.changed == 0 and again.writes == [], again
+    assert not_ready_nodes(compact_cluster) == []
+
+
+@pytest.mark.parametrize("release", ["4.21", "4.22"])
+def test_compact_cluster_is_refused_while_the_master_kubelet_ignores_the_dropin(compact_cluster, release):
+    """MCO release-4.21/4.22: only the worker kubelet.service gets --config-dir; the master
+    template keeps failSwapOn: true and the MCO refuses failSwapOn in a KubeletConfig, so swap on
+    the master pool stops every control-plane kubelet. Refused before any write, naming 4.23."""
+    compact_cluster.reset(release)
+    # swap_wait_timeout: a collection without the refusal stalls on the first master (NotReady).
+    run = site(compact_cluster, "overcommit=150", "swap_wait_timeout=90")
+    text = " ".join(run.output.split())
+    assert run.rc != 0, run
+    assert "swap_pool=master" in text and "4.23" in text and "--config-dir" in text, run
+    assert run.writes == [] and run.lock_writes == [], describe_writes(run.all_writes)
+    assert reboots_of(compact_cluster) == {} and not_ready_nodes(compact_cluster) == []
+
+    check = site(compact_cluster, "overcommit=150", "swap_pool=master", check=True)
+    assert check.rc != 0 and "4.23" in " ".join(check.output.split()), check
+
+
+def test_compact_cluster_on_4_23_gets_swap_through_the_dropin(compact_cluster, tmp_path):
+    """MCO release-4.23 adds --config-dir to the master kubelet (36c7cead4): the drop-in's
+    failSwapOn: false reaches it, one reboot per master, every node Ready."""
+    compact_cluster.reset("4.23")
+    run = site(compact_cluster, "overcommit=150", "verify_report_dir=%s" % tmp_path)
+    assert run.rc == 0, run
+    report = json.loads((tmp_path / "density-report.json").read_text())
+    assert report["ok"] and report["pool"] == "master", report
+    assert reboots_of(compact_cluster) == {"master-0": 1, "master-1": 1, "master-2": 1}
+    assert not_ready_nodes(compact_cluster) == []
 
 
 def test_cluster_without_openshift_virtualization_is_refused(sno_cluster):

@@ -207,6 +207,39 @@ def test_kubelet_refuses_swap_unless_allowed():
     assert emulator.kubelet_swap_error(dropin, releases.get("4.21"), "worker")
 
 
+@pytest.mark.parametrize("release,worker,master", [
+    ("4.20", False, False), ("4.21", True, False), ("4.22", True, False), ("4.23", True, True),
+])
+def test_kubelet_reads_the_dropin_directory_per_pool(release, worker, master):
+    """MCO kubelet.service templates: --config-dir=/etc/openshift/kubelet.conf.d for workers (and
+    custom pools, rendered from the worker templates) from release-4.21 (fc21115e5), for masters
+    and arbiters only from release-4.23 (36c7cead4); the master template keeps failSwapOn: true."""
+    rel = releases.get(release)
+    assert emulator.kubelet_reads_dropins(rel, "worker") is worker
+    assert emulator.kubelet_reads_dropins(rel, "infra") is worker
+    assert emulator.kubelet_reads_dropins(rel, "master") is master
+    assert emulator.kubelet_reads_dropins(rel, "arbiter") is master
+    dropin = config(files=[(emulator.KUBELET_CONF_DIR + "/90-swap.conf", "failSwapOn: false\n")])
+    assert (emulator.kubelet_swap_error(dropin, rel, "master") is None) is master
+    if rel.minor >= (4, 21):
+        assert emulator.kubelet_template(rel, "master")["failSwapOn"] is True
+        assert emulator.kubelet_swap_error(config(), rel, "master")  # the template alone: swap refused
+
+
+def test_a_kubelet_that_does_not_start_leaves_its_node_not_ready():
+    """Nothing posts the node's status any more: the node lifecycle controller turns every
+    condition Unknown (NodeStatusUnknown, "Kubelet stopped posting node status.")."""
+    conditions = [{"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
+                  {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]
+    down = emulator.kubelet_down_conditions(conditions)
+    assert [(c["type"], c["status"], c["reason"], c["message"]) for c in down] == [
+        ("MemoryPressure", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."),
+        ("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."),
+    ]
+    assert all(c["lastTransitionTime"] for c in down)
+    assert emulator.kubelet_down_conditions([])[0]["type"] == "Ready"
+
+
 # --- file contents, quantities, meminfo ---------------------------------------------------------
 
 def test_decode_file_contents_forms():
@@ -246,7 +279,8 @@ def test_node_disk_boot_writes_and_removes_config_files(tmp_path):
 # --- releases and CRDs ---------------------------------------------------------------------------
 
 def test_release_table():
-    assert list(releases.SUPPORTED) == ["4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22"]
+    assert list(releases.SUPPORTED) == ["4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22", "4.23"]
+    assert (releases.get("4.23").hco, releases.get("4.23").hco_api_version) == ((1, 19), "v1")
     assert releases.get("4.16").wasp_agent_image is None
     assert releases.get("4.17").wasp_agent_image.startswith("registry.redhat.io/container-native-virtualization/wasp-agent-rhel9@sha256:")
     assert len(releases.get("4.17").wasp_agent_image.rsplit(":", 1)[1]) == 64

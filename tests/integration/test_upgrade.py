@@ -1,0 +1,185 @@
+"""playbooks/upgrade.yml through the OpenShift upgrades the documentation calls out, on the
+harness's phased upgrade (localcluster/openshift.py upgrade_phase: start, control-plane, finish):
+
+- 4.20 -> 4.21: failSwapOn may leave the KubeletConfig only after the control plane has updated
+  (release notes CNV-75837 / CNV-89504): too early, the playbook writes nothing and says why; once
+  the master pool has rolled out the 4.21 rendered config it moves the swap keys to the drop-in
+  in one worker rollout, HCO's agent stays ready on every worker throughout;
+- 4.19 -> 4.20: ours stays until OpenShift Virtualization 4.20 is in and HCO's agent is ready on
+  every node, then goes (no node without an agent at any sample).
+
+One cluster (``upgrade``), stopped at the end of the module unless OCPV_KEEP_CLUSTER=1.
+"""
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from clusterlib import keep_clusters, start_cluster, wait_for
+from test_site import (PLAYBOOK_TIMEOUT, WORKERS, Run, apps_api, counters, describe_writes, kubeletconfigs,
+                       machineconfig, settled, site_command)
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "localcluster"))
+
+import cluster as localcluster  # noqa: E402
+import emulator  # noqa: E402
+import openshift  # noqa: E402
+import releases  # noqa: E402
+
+NAME = "upgrade"
+MASTERS = ["master-0", "master-1", "master-2"]
+DROPIN = "/etc/openshift/kubelet.conf.d/90-swap.conf"
+FAST = ["swap_wait_poll_interval=1", "wasp_agent_wait_poll_interval=1", "hco_wait_poll_interval=1"]
+
+
+@pytest.fixture(scope="module")
+def ucluster():
+    c = start_cluster(NAME, release="4.19")
+    try:
+        yield c
+    finally:
+        if not keep_clusters():
+            localcluster.down(NAME, quiet=True)
+
+
+def fresh(c, release):
+    c.reset(release=release)
+    wait_for(lambda: settled(c), timeout=120, what="the worker pool to settle after reset")
+    return c
+
+
+def playbook(c, name, tmp_path, *extra):
+    cmd, env = site_command(c, "verify_report_dir=%s" % (tmp_path / "reports"), *FAST, *extra)
+    cmd[1] = "playbooks/%s.yml" % name
+    marker = c.audit_marker()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
+    return Run(proc, c.write_events(marker))
+
+
+def phase(c, release, step):
+    openshift.upgrade(str(Path(c.run_dir) / "harness.kubeconfig"), release, run_dir=str(c.run_dir), phase=step)
+
+
+def reboots(c):
+    return {n: counters(c)["reboots"].get(n, 0) for n in MASTERS + WORKERS}
+
+
+def text(run):
+    return " ".join(run.output.split())
+
+
+class AgentSampler:
+    """Samples, every 0.2 s while a run goes on, the workers without a ready wasp-agent pod (any
+    namespace): the moments a test can observe."""
+
+    def __init__(self, c):
+        self.c, self.samples, self.bare = c, 0, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        core = apps_api(self.c).api_client
+        from kubernetes import client
+        api = client.CoreV1Api(core)
+        while not self.stop.is_set():
+            pods = api.list_pod_for_all_namespaces(label_selector="name in (wasp, wasp-agent)").items
+            covered = {p.spec.node_name for p in pods if p.metadata.deletion_timestamp is None and any(
+                cond.type == "Ready" and cond.status == "True" for cond in (p.status.conditions or []))}
+            missing = sorted(set(WORKERS) - covered)
+            self.samples += 1
+            if missing:
+                self.bare.append(missing)
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def test_upgrade_4_20_to_4_21_moves_failswapon_after_the_control_plane(ucluster, tmp_path):
+    c = fresh(ucluster, "4.20")
+    run = playbook(c, "site", tmp_path, "overcommit=150")
+    assert run.rc == 0, run
+    assert [kc["spec"]["kubeletConfig"] for kc in kubeletconfigs(c)] == [{"failSwapOn": False}]
+    wait_for(lambda: apps_api(c).read_namespaced_daemon_set("wasp-agent", "openshift-cnv").status.number_ready == len(WORKERS),
+             timeout=60, what="HCO's wasp-agent ready")
+    start = reboots(c)
+
+    phase(c, "4.21", "start")
+    early = playbook(c, "upgrade", tmp_path, "overcommit=150")
+    assert early.rc == 0, early
+    assert "upgrading from 4.20.3 to 4.21.1" in text(early) and "control plane has not finished updating" in text(early), early
+    assert early.all_writes == [], describe_writes(early.all_writes)
+    assert [kc["spec"]["kubeletConfig"] for kc in kubeletconfigs(c)] == [{"failSwapOn": False}], "failSwapOn stays"
+
+    phase(c, "4.21", "control-plane")
+    assert reboots(c) == {n: start[n] + (1 if n in MASTERS else 0) for n in start}
+    with AgentSampler(c) as sampler:
+        run = playbook(c, "upgrade", tmp_path, "overcommit=150")
+    assert run.rc == 0, run
+    assert "the control plane has updated" in text(run) and "profile dropin-4.21" in text(run), run
+    assert sampler.samples > 10 and sampler.bare == [], sampler.bare
+    # one reboot per node over the whole upgrade: masters for their OS, workers for the swap change
+    assert reboots(c) == {n: start[n] + 1 for n in start}
+    assert kubeletconfigs(c) == [], "our KubeletConfig only carried failSwapOn: gone"
+    for kc in kubeletconfigs(c):
+        assert emulator.kubelet_config_error(kc["spec"].get("kubeletConfig"), releases.get("4.21")) is None
+    assert DROPIN in {f["path"] for f in machineconfig(c, "90-worker-swap")["spec"]["config"]["storage"]["files"]}
+    for worker in WORKERS:
+        assert "failSwapOn: false" in (Path(c.node_dir(worker)) / "root" / DROPIN.lstrip("/")).read_text()
+
+    phase(c, "4.21", "finish")
+    again = playbook(c, "upgrade", tmp_path, "overcommit=150")
+    assert again.rc == 0 and again.changed == 0 and again.writes == [], again
+    assert "No OpenShift upgrade in progress" in text(again), again
+
+
+def test_site_too_early_in_the_4_20_to_4_21_upgrade_stops_a_worker(ucluster, tmp_path):
+    """Why upgrade.yml waits: while the 4.20 MCO still renders the workers (no --config-dir,
+    failSwapOn true by default), taking failSwapOn out of the KubeletConfig leaves the first
+    worker that reboots with swap and a kubelet that will not start (NotReady)."""
+    c = fresh(ucluster, "4.20")
+    assert playbook(c, "site", tmp_path, "overcommit=150").rc == 0
+    phase(c, "4.21", "start")
+    run = playbook(c, "site", tmp_path, "overcommit=150", "swap_wait_timeout=60")
+    assert run.rc != 0 and "timed out" in text(run), run
+
+    def down():
+        from kubernetes import client
+        nodes = client.CoreV1Api(c.api_client()).list_node().items
+        return [n.metadata.name for n in nodes if emulator.KUBELET_ANNOTATION in (n.metadata.annotations or {})]
+    assert len(down()) == 1 and down()[0] in WORKERS
+
+
+def test_upgrade_4_19_to_4_20_hands_over_once_hco_runs_its_agent(ucluster, tmp_path):
+    c = fresh(ucluster, "4.19")
+    run = playbook(c, "site", tmp_path, "overcommit=150")
+    assert run.rc == 0, run
+    start = reboots(c)
+
+    phase(c, "4.20", "start")
+    phase(c, "4.20", "control-plane")
+    early = playbook(c, "upgrade", tmp_path, "overcommit=150")
+    assert early.rc == 0, early
+    assert "needs OpenShift Virtualization 4.20 or later, 4.19.4 is installed" in text(early), early
+    assert early.all_writes == [], describe_writes(early.all_writes)
+
+    with AgentSampler(c) as sampler:
+        # OpenShift done, then OpenShift Virtualization 4.20: HCO starts its own agent at once
+        # (overcommit 150); the site procedure hands over once it is ready on every node.
+        phase(c, "4.20", "finish")
+        run = playbook(c, "upgrade", tmp_path, "overcommit=150")
+    assert run.rc == 0, run
+    assert "profile hco-managed" in text(run), run
+    assert sampler.samples > 10 and sampler.bare == [], sampler.bare
+    assert sorted(ds.metadata.namespace for ds in apps_api(c).list_daemon_set_for_all_namespaces(
+        field_selector="metadata.name=wasp-agent").items) == ["openshift-cnv"]
+    assert reboots(c) == {n: start[n] + 1 for n in start}
