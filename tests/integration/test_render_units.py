@@ -9,6 +9,7 @@ service type, ignoring") as warnings with exit status 0.
 """
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ from test_render import render
 
 ROOT = Path(__file__).resolve().parents[2]
 OS_EXECUTABLES = ["/bin/sh"]
-PROFILES = sorted(yaml.safe_load((ROOT / "plugins" / "module_utils" / "profiles.yml").read_text())["profiles"])
+ROWS = yaml.safe_load((ROOT / "plugins" / "module_utils" / "profiles.yml").read_text())["profiles"]
+PROFILES = sorted(ROWS)
+HOOK_JSON_PATH = "/etc/containers/oci/hooks.d/swap-for-burstable.json"
 
 
 def scratch_root(tmp_path, config):
@@ -73,6 +76,14 @@ def test_every_unit_of_the_machineconfig_verifies(tmp_path, profile):
         config = yaml.safe_load(mc_file.read_text())["spec"]["config"]
         root, units = scratch_root(tmp_path / mc_file.stem, config)
         assert units, mc_file.name
+        hook_json = root / HOOK_JSON_PATH.lstrip("/")
+        if ROWS[profile]["wasp_agent"]["hook_in_machineconfig"]:
+            # The hook as CRI-O will run it: the shipped script, with the profile's scope.
+            hook = json.loads(hook_json.read_text())["hook"]
+            assert hook["args"] == [hook["path"], ROWS[profile]["wasp_agent"]["hook_scope"]], profile
+            assert os.access(str(root / hook["path"].lstrip("/")), os.X_OK), profile
+        else:
+            assert not hook_json.exists(), profile
         for unit in units:
             result = verify(root, unit)
             assert (result.returncode, result.stdout + result.stderr) == (0, ""), (profile, mc_file.name, unit)
