@@ -356,7 +356,7 @@ def kubelet_dependency_error(config, failed_unit):
         return None
     text = enabled_units(config).get(failed_unit, "")
     for line in text.splitlines():
-        key, _, value = line.strip().partition("=")
+        key, _sep, value = line.strip().partition("=")
         if key == "RequiredBy" and {"kubelet-dependencies.target", "kubelet.service"} & set(value.split()):
             return (f"Dependency failed for Kubernetes Kubelet: {failed_unit} failed (its swap file does not fit "
                     f"the disk) and is required by {value.strip()}")

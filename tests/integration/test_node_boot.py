@@ -13,7 +13,10 @@ import base64
 from pathlib import Path
 
 from clusterlib import wait_for
-from test_site import MCFG, WORKERS, counters, custom_api, get_pool, settled, site, site_cluster  # noqa: F401
+import test_site
+from test_site import MCFG, WORKERS, counters, custom_api, get_pool, settled, site
+
+site_cluster = test_site.site_cluster  # the fixture: the session cluster in its seeded state
 
 DISK_FREE = "localcluster.ocpv.io/disk-free-mib"
 KUBELET_ANNOTATION = "localcluster.ocpv.io/kubelet"
@@ -55,7 +58,8 @@ def test_a_node_whose_disk_cannot_hold_the_swap_file_still_joins(site_cluster):
     run = site(cluster, "overcommit=150", "swap_wait_timeout=120")
     pool = get_pool(cluster)
     assert settled(cluster), run
-    nodes = {n.metadata.name: n for n in __import__("kubernetes").client.CoreV1Api(cluster.api_client()).list_node().items}
+    import kubernetes
+    nodes = {n.metadata.name: n for n in kubernetes.client.CoreV1Api(cluster.api_client()).list_node().items}
     assert KUBELET_ANNOTATION not in (nodes["worker-1"].metadata.annotations or {}), run
     assert nodes["worker-1"].metadata.annotations[f"{MCFG}/currentConfig"] == pool["spec"]["configuration"]["name"]
     assert counters(cluster)["reboots"] == {w: 1 for w in WORKERS}

@@ -269,6 +269,7 @@ def test_the_contract_removes_an_old_var_tmp_swapfile(tmp_path):
     assert disk.boot(cfg, 16 * GiB_KB) == 8192
     assert not old.exists() and disk.swapfile_mib("/var/ocpswap.file") == 8192
 
+
 # --- releases and CRDs ---------------------------------------------------------------------------
 
 def test_release_table():

@@ -174,7 +174,7 @@ CASES = [
 
 @pytest.mark.parametrize("driver", ["systemd", "cgroupfs"])
 @pytest.mark.parametrize("qos,pod_name,scope,expected", CASES,
-                         ids=["%s-%s-%s" % (q, "vm" if p.startswith("virt-launcher") else "nonvm", s) for q, p, s, _ in CASES])
+                         ids=["%s-%s-%s" % (q, "vm" if p.startswith("virt-launcher") else "nonvm", s) for q, p, s, _expected in CASES])
 def test_the_swap_limit_a_container_ends_with(runtime, bundle, driver, qos, pod_name, scope, expected):
     """tp-4.16's scope (virt-launcher) lifts swap for Burstable VM pods only; manual-4.17's
     (burstable) for every Burstable container; Guaranteed and BestEffort keep none. Seen to fail

@@ -37,7 +37,6 @@ def test_rows_follow_the_reference():
     assert rows["native"]["wasp_agent"]["exclusive"] is True and rows["native"]["auto"] is False
 
 
-
 def test_hook_scope_follows_each_agent():
     """Only an agent with a limited-swap manager may get the broad hook: 4.16's v1.0 agent has none
     (wasp-agent v1.0 contrib/hook.sh, c6071e0, lifts virt-launcher pods only)."""
@@ -47,6 +46,7 @@ def test_hook_scope_follows_each_agent():
     for name, row in rows.items():
         if row["wasp_agent"]["hook_in_machineconfig"]:
             assert row["wasp_agent"]["hook_scope"] in ("virt-launcher", "burstable"), name
+
 
 @pytest.mark.parametrize("ocp,cnv,name", [
     ("4.20.3", "4.20.2", "hco-managed"), ("4.20.3", "", "hco-managed"), ("4.21.1", "4.21.0", "dropin-4.21"),

@@ -157,7 +157,6 @@ def test_huge_fixed_size_is_refused_before_any_arithmetic_wraps(node, tmp_path):
     env_file = tmp_path / "swap.env"
     node(16 * 1024 * 1024, 150)
     env_file.write_text("OCPV_SWAP_SIZE_MIB=9000000000000\nOCPV_SWAP_FILE=%s\n" % node.swapfile)
-    result = subprocess.run(["sh", SCRIPT], env=dict(os.environ, OCPV_SWAP_ENV_FILE=str(env_file),
-                                                      OCPV_SWAP_PROC=str(tmp_path / "proc")),
-                            capture_output=True, text=True, check=False)
+    env = dict(os.environ, OCPV_SWAP_ENV_FILE=str(env_file), OCPV_SWAP_PROC=str(tmp_path / "proc"))
+    result = subprocess.run(["sh", SCRIPT], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 1 and "out of range" in result.stderr
