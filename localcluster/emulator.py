@@ -59,6 +59,7 @@ NODE_STATE = "machineconfiguration.openshift.io/state"
 NODE_REASON = "machineconfiguration.openshift.io/reason"
 DEGRADE_ANNOTATION = "localcluster.ocpv.io/degrade"      # test-only fault injection on a pool
 KUBELET_ANNOTATION = "localcluster.ocpv.io/kubelet"      # why an emulated kubelet did not start
+DISK_FREE_ANNOTATION = "localcluster.ocpv.io/disk-free-mib"  # test-only: free MiB on a node's /var
 APPLIED_ANNOTATION = "localcluster.ocpv.io/applied"      # fingerprint of what the emulated HCO applied
 MCO_RELEASE_ANNOTATION = "localcluster.ocpv.io/mco-release"  # on the ClusterVersion mid-upgrade: the MCO not updated yet
 CONTROLLER_VERSION = "localcluster-emulator"
@@ -70,6 +71,8 @@ HCO_LABELS = {"app": "kubevirt-hyperconverged"}
 AUTOPILOT_ANNOTATION = "platform.kubevirt.io/autopilot"
 
 SWAP_ENV_FILE = "/etc/ocpv-density/swap.env"           # docs/development.md "Swap MachineConfig shape"
+CONTRACT_SWAP_FILE = "/var/ocpswap.file"                # the script's default OCPV_SWAP_FILE
+LEGACY_SWAP_FILE = "/var/tmp/swapfile"                  # earlier releases and the 4.16-4.21 docs
 KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
 KUBELET_CONF_DIR = "/etc/openshift/kubelet.conf.d"
 FORBIDDEN_KUBELET_KEYS = ("cgroupDriver", "clusterDNS", "clusterDomain", "featureGates", "staticPodPath")
@@ -338,6 +341,40 @@ def kubelet_reads_dropins(release, pool):
     return release.minor >= (4, 21)
 
 
+def contract_swap_file(config):
+    """The swap file path of the collection's contract (OCPV_SWAP_FILE in swap.env, the script's
+    default otherwise), or None when the config does not follow the contract."""
+    files, units = config_files(config), enabled_units(config)
+    if files.get(SWAP_ENV_FILE) is None or "swap-provision.service" not in units:
+        return None
+    return parse_env(files[SWAP_ENV_FILE]).get("OCPV_SWAP_FILE") or CONTRACT_SWAP_FILE
+
+
+def provisioning_unit(config):
+    """Name of the unit that creates the swap file (contract or documented shape), or None."""
+    units = enabled_units(config)
+    if contract_swap_file(config) is not None:
+        return "swap-provision.service"
+    return next((name for name in sorted(units) if fixed_swap_unit(units[name])), None)
+
+
+def kubelet_dependency_error(config, failed_unit):
+    """Why the kubelet does not start because `failed_unit` failed, or None. A unit that
+    kubelet-dependencies.target (or kubelet.service) *requires* (RequiredBy= in [Install]) fails
+    the target and the kubelet is never started; one it only wants (WantedBy=) does not
+    (systemd.unit(5) Requires= vs Wants=; openshift/openshift-docs 1fe4a88
+    modules/virt-enabling-higher-vm-workload-density.adoc)."""
+    if not failed_unit:
+        return None
+    text = enabled_units(config).get(failed_unit, "")
+    for line in text.splitlines():
+        key, _sep, value = line.strip().partition("=")
+        if key == "RequiredBy" and {"kubelet-dependencies.target", "kubelet.service"} & set(value.split()):
+            return (f"Dependency failed for Kubernetes Kubelet: {failed_unit} failed (its swap file does not fit "
+                    f"the disk) and is required by {value.strip()}")
+    return None
+
+
 def kubelet_swap_error(config, release, pool):
     """Why the kubelet would refuse to start with swap on, or None. The kubelet's failSwapOn
     defaults to true; MCO's template sets it false for workers from 4.21 (masters keep true); a
@@ -448,7 +485,8 @@ def status_differs(new, old):
 
 class NodeDisk:
     """The emulated node's filesystem: proc/meminfo, root/<path> for files its config wrote,
-    root/var/tmp/swapfile as a small marker standing for the swap file (it survives reboots)."""
+    a small marker standing for the swap file at its path (root/var/ocpswap.file for the
+    contract, root/var/tmp/swapfile for the documented units; it survives reboots)."""
 
     def __init__(self, run_dir, node):
         self.dir = Path(run_dir) / "nodes" / node
@@ -469,9 +507,12 @@ class NodeDisk:
     def has_meminfo(self):
         return (self.dir / "proc" / "meminfo").exists()
 
-    def boot(self, config, mem_total_kb):
+    def boot(self, config, mem_total_kb, disk_free_mib=None):
         """Write what `config` puts on disk (removing what the previous config wrote and this one
-        does not, as the machine-config-daemon does), then bring up swap. Returns swap MiB."""
+        does not, as the machine-config-daemon does), then bring up swap. Returns swap MiB.
+        A swap file that must be (re)created and is larger than `disk_free_mib` is not created:
+        its provisioning unit fails (`self.failed_unit`) and the node has no swap."""
+        self.failed_unit = None
         written = []
         for p, entry in ((f["path"], f) for f in dig(config, "storage", "files", default=[]) or []):
             target = self.root / p.lstrip("/")
@@ -497,11 +538,21 @@ class NodeDisk:
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self.manifest, json.dumps(sorted(written)))
 
-        swap_mib, swapfile_mib = boot_swap(config, mem_total_kb, self.swapfile_mib())
+        contract_file = contract_swap_file(config)
+        swap_path = contract_file or LEGACY_SWAP_FILE
+        if contract_file is not None and contract_file != LEGACY_SWAP_FILE:
+            # The script turns off and removes an old /var/tmp/swapfile first (same boot).
+            (self.root / LEGACY_SWAP_FILE.lstrip("/")).unlink(missing_ok=True)
+        existing = self.swapfile_mib(swap_path)
+        swap_mib, swapfile_mib = boot_swap(config, mem_total_kb, existing)
+        if swapfile_mib is not None and swapfile_mib != existing and disk_free_mib is not None \
+                and swapfile_mib > disk_free_mib:
+            self.failed_unit = provisioning_unit(config)
+            swap_mib, swapfile_mib = 0, None        # no partial file is left behind
         if swapfile_mib is None:
-            (self.root / "var/tmp/swapfile").unlink(missing_ok=True)
+            (self.root / swap_path.lstrip("/")).unlink(missing_ok=True)
         else:
-            self._write("/var/tmp/swapfile", f"{swapfile_mib} MiB swap file (emulated marker)\n")
+            self._write(swap_path, f"{swapfile_mib} MiB swap file (emulated marker)\n")
         self.write_meminfo(mem_total_kb, swap_mib)
         return swap_mib
 
@@ -776,11 +827,14 @@ class Emulator:
     def _boot(self, release, pool_name, node, rendered_mc, count):
         name = node["metadata"]["name"]
         config = dig(rendered_mc, "spec", "config", default={})
-        swap = NodeDisk(self.run_dir, name).boot(config, node_mem_total_kb(node))
+        disk = NodeDisk(self.run_dir, name)
+        free = annotations(node).get(DISK_FREE_ANNOTATION)
+        swap = disk.boot(config, node_mem_total_kb(node), int(free) if str(free or "").isdigit() else None)
         if count:
             self.counters["reboots"][name] = self.counters["reboots"].get(name, 0) + 1
             log.info("node %s rebooted into %s (swap %d MiB)", name, rendered_mc["metadata"]["name"], swap)
-        return kubelet_swap_error(config, release, pool_name) if swap else None
+        return kubelet_dependency_error(config, disk.failed_unit) or \
+            (kubelet_swap_error(config, release, pool_name) if swap else None)
 
     def _patch_node(self, node, changes, unschedulable=None):
         """Patch node annotations (None removes one) and keep the cached object in step."""

@@ -14,6 +14,9 @@ LOG_DIR="$CACHE_ROOT/build-logs"
 
 # Debian package -> a command it provides (checked with command -v before apt-get runs).
 declare -A APT_PACKAGES=(
+  [runc]=runc                        # OCI runtime: the hook under test (tests/unit/test_oci_hook_runtime.py)
+  [crun]=crun                        # the other OCI runtime RHCOS ships (CRI-O's default from 4.18)
+  [busybox-static]=busybox           # a static busybox: the bundle's rootfs for those containers
 )
 
 # Go-built tools: name -> "module/path/cmd@version" (built once into $TOOLS_DIR/<name>-<version>/).

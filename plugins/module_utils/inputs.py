@@ -225,7 +225,7 @@ def input_problem(name, value, kind, empty=False, minimum=None, maximum=None, ma
         return _selector_problem(name, value)
     if kind == "path":
         what = ("an absolute path of letters, digits, '.', '_', '+' and '-' (no whitespace, quotes, shell "
-                "metacharacters or '.'/'..' segments), such as /var/tmp/swapfile" + suffix)
+                "metacharacters or '.'/'..' segments), such as /var/ocpswap.file" + suffix)
         problem = _text_problem(name, value, _PATH_RE, what, 4096)
         if not problem and ("/../" in value + "/" or "/./" in value + "/"):
             problem = "%s must be %s, got %s" % (name, what, shown(value))

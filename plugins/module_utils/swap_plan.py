@@ -7,7 +7,7 @@ Pure Python, no Ansible imports. ``plan_swap`` is what the ``ocpv.density.swap_s
 module returns; the swap MachineConfig computes the same number on the node from
 ``MemTotal`` (the value the kubelet reports as ``status.capacity.memory``).
 
-Disk margin: the swap file lives in ``/var/tmp`` on the node's root filesystem, the same
+Disk margin: the swap file lives in ``/var`` on the node's root filesystem, the same
 filesystem the kubelet reports as ``status.capacity.ephemeral-storage``. Images, container
 logs and emptyDirs need room there too, so a plan only "fits" when the swap file leaves
 ``max(disk_margin_min_mib, disk_margin_percent % of the disk)`` free; by default

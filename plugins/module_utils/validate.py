@@ -147,9 +147,6 @@ HOOKS_DIR = "/etc/containers/oci/hooks.d"
 VAR_OWNED = ("/var/tmp", "/var/lib", "/var/log", "/var/run", "/var/lock", "/var/usrlocal", "/var/home",
              "/var/roothome", "/var/opt", "/var/srv", "/var/mnt", "/var/cache", "/var/spool", "/var/mail",
              "/var/empty", "/var/crash", "/var/db")
-# UNSURE/transitional: today's default swap_file, which issue 14 (fact 5) moves out of /var/tmp
-# with a migration of existing nodes; accepted until that move lands, then this goes.
-LEGACY_SWAP_FILE = "/var/tmp/swapfile"
 SCRIPT_ROOTS = ("/usr/local/bin", "/usr/local/sbin", "/usr/local/libexec", "/usr/local/lib")
 
 
@@ -166,8 +163,6 @@ def node_path_problem(name, value, where, owned=()):
     if not isinstance(value, str) or not value.startswith("/"):
         return ""  # the shape check says so
     path = posixpath.normpath(value)
-    if where == "swap_file" and path == LEGACY_SWAP_FILE:
-        return ""
     if where == "swap_file":
         roots = "a file under /var (not under %s)" % ", ".join(VAR_OWNED)
         allowed = _under(path, "/var") and path.count("/") >= 2 and not any(_under(path, r) for r in VAR_OWNED)

@@ -43,7 +43,7 @@ options:
     required: true
   disk_margin_percent:
     description:
-      - Share of a node's ephemeral storage (the root filesystem that holds C(/var/tmp/swapfile),
+      - Share of a node's ephemeral storage (the root filesystem that holds C(/var/ocpswap.file),
         images and logs) that must stay free after the swap file is created.
       - The margin is the larger of this and O(disk_margin_min_mib). The default of 15 percent is
         the kubelet's default C(imagefs.available) hard-eviction threshold.

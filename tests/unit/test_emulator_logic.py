@@ -276,6 +276,33 @@ def test_node_disk_boot_writes_and_removes_config_files(tmp_path):
     assert "SwapTotal:               0 kB" in (tmp_path / "nodes/worker-0/proc/meminfo").read_text()
 
 
+NEW_ENV = "OCPV_SWAP_OVERCOMMIT_PERCENT=150\nOCPV_SWAP_FILE=/var/ocpswap.file\n"
+WANTED_UNIT = CONTRACT_UNIT.replace("RequiredBy=", "WantedBy=")
+
+
+@pytest.mark.parametrize("unit,blocked", [(CONTRACT_UNIT, True), (WANTED_UNIT, False)], ids=["RequiredBy", "WantedBy"])
+def test_a_swap_file_that_does_not_fit_fails_its_unit(tmp_path, unit, blocked):
+    """Issue 14 fact 5: no file, no swap; a *required* failed unit keeps the kubelet down."""
+    disk = emulator.NodeDisk(tmp_path, "worker-0")
+    cfg = config(files=[(emulator.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", unit)])
+    assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=1024) == 0
+    assert disk.failed_unit == "swap-provision.service"
+    assert not (tmp_path / "nodes/worker-0/root/var/ocpswap.file").exists()
+    error = emulator.kubelet_dependency_error(cfg, disk.failed_unit)
+    assert bool(error) is blocked and (not error or "swap-provision.service" in error)
+    assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=9000) == 8192 and disk.failed_unit is None
+
+
+def test_the_contract_removes_an_old_var_tmp_swapfile(tmp_path):
+    disk = emulator.NodeDisk(tmp_path, "worker-0")
+    old = tmp_path / "nodes/worker-0/root/var/tmp/swapfile"
+    old.parent.mkdir(parents=True)
+    old.write_text("5000 MiB swap file (emulated marker)\n")
+    cfg = config(files=[(emulator.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", WANTED_UNIT)])
+    assert disk.boot(cfg, 16 * GiB_KB) == 8192
+    assert not old.exists() and disk.swapfile_mib("/var/ocpswap.file") == 8192
+
+
 # --- releases and CRDs ---------------------------------------------------------------------------
 
 def test_release_table():

@@ -38,7 +38,7 @@ def write_executable(path, text):
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def oci_config(cgroups_path, pretty=False):
+def oci_config(cgroups_path, pretty=False, pod_name='virt-launcher-vm1-abcde'):
     """A trimmed config.json as CRI-O writes it for a pod container."""
     config = {
         'ociVersion': '1.0.2-dev',
@@ -46,7 +46,9 @@ def oci_config(cgroups_path, pretty=False):
         'root': {'path': '/var/lib/containers/storage/overlay/abc/merged'},
         'annotations': {
             'io.kubernetes.pod.namespace': 'vms',
-            'io.kubernetes.pod.name': 'virt-launcher-vm1-abcde',
+            'io.kubernetes.pod.name': pod_name,
+            # CRI-O also carries the pod's labels, JSON-encoded, with the pod name among them.
+            'io.kubernetes.cri-o.Labels': json.dumps({'io.kubernetes.pod.name': pod_name, 'kubevirt.io': 'virt-launcher'}),
             'io.kubernetes.cri-o.ContainerID': CONTAINER_ID,
         },
         'linux': {
@@ -88,12 +90,12 @@ class HookRun(object):
     def add_runtime(self, name, exit_code=0):
         write_executable(self.bin / name, '#!/bin/sh\nprintf "%s\\n" "{0}" "$@" >>"$HOOK_RECORD"\nexit {1}\n'.format(name, exit_code))
 
-    def write_config(self, cgroups_path, pretty=False, where=None):
-        (where or self.bundle).joinpath('config.json').write_text(oci_config(cgroups_path, pretty))
+    def write_config(self, cgroups_path, pretty=False, where=None, pod_name='virt-launcher-vm1-abcde'):
+        (where or self.bundle).joinpath('config.json').write_text(oci_config(cgroups_path, pretty, pod_name))
 
-    def run(self, state, shell='/bin/sh', cwd=None, parent=None):
+    def run(self, state, shell='/bin/sh', cwd=None, parent=None, args=()):
         env = {'PATH': '{0}:{1}'.format(self.bin, self.tools), 'HOOK_RECORD': str(self.record)}
-        command = [shell, HOOK]
+        command = [shell, HOOK] + list(args)
         if parent:
             # Run the hook from a process named like a runtime, as runc/crun run their hooks.
             launcher = self.tmp / 'parent' / parent
@@ -268,3 +270,66 @@ def test_hook_json_is_what_wasp_agent_ships():
             'when': {'always': True},
             'stages': ['poststart'],
         }
+
+
+# --- Scope: which containers get swap (the hook JSON's argument, from the profile row) ---------
+
+NON_VM_PODS = ['my-app-7d9f8-xk2lp', 'not-virt-launcher-x', 'virt-launcher', 'virt-handler-abcde']
+
+
+@pytest.mark.parametrize('with_jq', [True, False], ids=['jq', 'no-jq'])
+@pytest.mark.parametrize('args', [(), ('virt-launcher',)], ids=['default', 'virt-launcher'])
+@pytest.mark.parametrize('pod_name', NON_VM_PODS)
+def test_virt_launcher_scope_leaves_non_vm_burstable_pods_alone(hook, with_jq, args, pod_name):
+    """4.16 (wasp-agent v1.0 contrib/hook.sh, c6071e0): only Burstable virt-launcher pods get
+    swap, and nothing lowers it again. Failed before the fix: the hook called runc for every
+    Burstable container, whatever its pod."""
+    if with_jq:
+        hook.add_jq()
+    hook.add_runtime('runc')
+    hook.write_config(BURSTABLE, pod_name=pod_name)
+    result = hook.run(oci_state(str(hook.bundle)), args=args)
+    assert result.returncode == 0, result.stderr
+    assert hook.calls() == []
+
+
+@pytest.mark.parametrize('with_jq', [True, False], ids=['jq', 'no-jq'])
+@pytest.mark.parametrize('cgroups_path', [BURSTABLE, CGROUPFS_BURSTABLE], ids=['systemd', 'cgroupfs'])
+def test_virt_launcher_scope_lifts_vm_pods(hook, with_jq, cgroups_path):
+    if with_jq:
+        hook.add_jq()
+    hook.add_runtime('runc')
+    hook.write_config(cgroups_path, pod_name='virt-launcher-fedora-vm-9xk2p')
+    result = hook.run(oci_state(str(hook.bundle)), args=('virt-launcher',))
+    assert result.returncode == 0, result.stderr
+    assert hook.calls() == RUNC_CALL
+
+
+@pytest.mark.parametrize('with_jq', [True, False], ids=['jq', 'no-jq'])
+@pytest.mark.parametrize('pod_name', NON_VM_PODS + ['virt-launcher-vm1-abcde'])
+def test_burstable_scope_lifts_every_burstable_pod(hook, with_jq, pod_name):
+    """4.17+ (v1.1 OCI-hook/hook.sh 03ca680, main hookscript.template ff5e210): every Burstable
+    container; that agent's limited-swap manager lowers each to its share afterwards."""
+    if with_jq:
+        hook.add_jq()
+    hook.add_runtime('runc')
+    hook.write_config(BURSTABLE, pod_name=pod_name)
+    result = hook.run(oci_state(str(hook.bundle)), args=('burstable',))
+    assert result.returncode == 0, result.stderr
+    assert hook.calls() == RUNC_CALL
+
+
+@pytest.mark.parametrize('cgroups_path', [GUARANTEED, BEST_EFFORT])
+def test_burstable_scope_still_leaves_guaranteed_and_best_effort_alone(hook, cgroups_path):
+    hook.add_runtime('runc')
+    hook.write_config(cgroups_path)
+    assert hook.run(oci_state(str(hook.bundle)), args=('burstable',)).returncode == 0
+    assert hook.calls() == []
+
+
+def test_unknown_scope_is_logged_and_lifts_nothing(hook):
+    hook.add_runtime('runc')
+    hook.write_config(BURSTABLE)
+    result = hook.run(oci_state(str(hook.bundle)), args=('everything',))
+    assert result.returncode == 0 and hook.calls() == []
+    assert "unknown scope 'everything'" in result.stderr

@@ -37,6 +37,17 @@ def test_rows_follow_the_reference():
     assert rows["native"]["wasp_agent"]["exclusive"] is True and rows["native"]["auto"] is False
 
 
+def test_hook_scope_follows_each_agent():
+    """Only an agent with a limited-swap manager may get the broad hook: 4.16's v1.0 agent has none
+    (wasp-agent v1.0 contrib/hook.sh, c6071e0, lifts virt-launcher pods only)."""
+    rows = {name: p.get_profile(name) for name in p.load_profiles()}
+    assert rows["tp-4.16"]["wasp_agent"]["hook_scope"] == "virt-launcher"
+    assert rows["manual-4.17"]["wasp_agent"]["hook_scope"] == "burstable"
+    for name, row in rows.items():
+        if row["wasp_agent"]["hook_in_machineconfig"]:
+            assert row["wasp_agent"]["hook_scope"] in ("virt-launcher", "burstable"), name
+
+
 @pytest.mark.parametrize("ocp,cnv,name", [
     ("4.20.3", "4.20.2", "hco-managed"), ("4.20.3", "", "hco-managed"), ("4.21.1", "4.21.0", "dropin-4.21"),
     ("4.18.14", "4.18.6", "manual-4.17"), ("4.16.38", None, "tp-4.16"),

@@ -140,7 +140,7 @@ def test_extra_files_outside_the_allowed_roots_are_refused(files):
 
 
 @pytest.mark.parametrize("var,path", [
-    ("swap_file", "/var/swapfile"), ("swap_file", "/var/swap/node.swap"), ("swap_file", "/var/tmp/swapfile"),
+    ("swap_file", "/var/swapfile"), ("swap_file", "/var/swap/node.swap"), ("swap_file", "/var/ocpswap.file"),
     ("wasp_agent_hook_script_path", "/usr/local/bin/oci-hook-swap.sh"),
     ("wasp_agent_hook_script_path", "/usr/local/libexec/hook.sh"),
 ])

@@ -2,14 +2,22 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
 #
-# OCI poststart hook (swap-for-burstable.json): lift the swap limit of every container in a
-# Burstable pod's cgroup, as wasp-agent's own hook does; wasp-agent then lowers each container to
-# its share of node swap (and keeps Guaranteed/BestEffort/critical containers at 0).
+# OCI poststart hook (swap-for-burstable.json): lift the swap limit of a container, as
+# wasp-agent's own hook does. Which containers is the one argument, from the hook JSON's args
+# (the profile row's wasp_agent.hook_scope):
+#   virt-launcher  (default) only containers of Burstable pods named virt-launcher-*: the 4.16
+#                  agent's hook (wasp-agent v1.0 contrib/hook.sh, c6071e0). That agent has no
+#                  limited-swap manager (v1.0 is agent.sh + this hook), so whatever this hook
+#                  lifts stays unlimited: it must never reach a non-VM pod.
+#   burstable      every container in a Burstable pod's cgroup: the hook of the 4.17+ agents
+#                  (v1.1 OCI-hook/hook.sh 03ca680, main OCI-hook/hookscript.template ff5e210),
+#                  whose limited-swap manager then lowers each container to its share of swap
+#                  (and Guaranteed/BestEffort/critical ones to 0; cgroup v2 only).
 #
 # Input: the container state JSON on stdin ({"id": ..., "bundle": ...}); the OCI config is
 # <bundle>/config.json, or ./config.json when no bundle is given (runtimes run hooks in the bundle).
-# Needs only POSIX sh, sed, tr, cut; uses jq when present. Logs go to stderr. Non-Burstable
-# containers always exit 0, so this hook can never get in the way of their start.
+# Needs only POSIX sh, sed, tr, cut; uses jq when present. Logs go to stderr. Containers it leaves
+# alone always exit 0, so this hook can never get in the way of their start.
 
 log() { printf 'oci-hook-swap: %s\n' "$*" >&2; }
 
@@ -24,6 +32,15 @@ json_field() {
         tr '\n' ' ' | sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"
     fi
 }
+
+scope=${1:-virt-launcher}
+case $scope in
+    virt-launcher | burstable) ;;
+    *)
+        log "unknown scope '$scope' (virt-launcher or burstable); leaving the container alone"
+        exit 0
+        ;;
+esac
 
 state=$(cat)
 bundle=$(printf '%s' "$state" | json_field .bundle bundle)
@@ -41,6 +58,14 @@ case $cgroups_path in
     *burst*) ;;
     *) exit 0 ;;
 esac
+if [ "$scope" = virt-launcher ]; then
+    # CRI-O's annotation of the pod name; KubeVirt names launcher pods virt-launcher-<vmi>-<suffix>.
+    pod_name=$(json_field '.annotations["io.kubernetes.pod.name"]' 'io\.kubernetes\.pod\.name' <"$config")
+    case $pod_name in
+        virt-launcher-*) ;;
+        *) exit 0 ;;
+    esac
+fi
 
 # systemd cgroup driver: "kubepods-burstable-pod<uid>.slice:crio:<id>"; otherwise the state's id.
 case $cgroups_path in
