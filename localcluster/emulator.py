@@ -416,6 +416,76 @@ def status_differs(new, old):
                for k, v in new.items())
 
 
+# --- wasp-agent: what each agent version asks of the API server ----------------------------
+# (verb, resource) in the core API group the agent needs to run. Upstream, per version:
+# - v1.0 (4.16 Technology Preview; tag v1.0 c6071e0 contrib/agent.sh): a bash script that tunes
+#   cgroups and copies the OCI hook; it makes no API request at all.
+# - v1.1 (4.17-4.19; tag v1.1 03ca680 / branch release-4.19 da5404d): pkg/informers/informers.go
+#   lists and watches pods and nodes, pkg/wasp/application.go waits for both caches before the
+#   limited-swap manager and eviction controller start, pkg/taints/taints.go patches the node
+#   (waspEvictionTaint), pkg/wasp/pod-evictor deletes pods; the ClusterRole it ships
+#   (pkg/wasp/resources/operator/operator.go) is nodes watch/list/update/patch + pods
+#   delete/watch/list, which is what is required here.
+# - v1.2 (4.20+; release-4.20 / main ff5e210): only the pod informer (pods list/watch), as HCO's
+#   ClusterRole wasp-cluster grants (HCO release-1.16 controllers/handlers/wasp-agent/rbac.go).
+# A real v1.1 agent without nodes list/watch does not exit: it waits forever for its node cache
+# and never limits swap. The emulator makes that silent failure visible the way a broken agent
+# shows up, the container waiting in CrashLoopBackOff and not ready, so a rollout wait stops.
+WASP_AGENT_NEEDS = {
+    "v1.0": (),
+    "v1.1": (("list", "nodes"), ("watch", "nodes"), ("update", "nodes"), ("patch", "nodes"),
+             ("list", "pods"), ("watch", "pods"), ("delete", "pods")),
+    "v1.2": (("list", "pods"), ("watch", "pods")),
+}
+CRASH_LOOP = "CrashLoopBackOff"
+_IMAGE_TAG_MINOR = re.compile(r":v(\d+)\.(\d+)$")
+
+
+def wasp_agent_version(image, release_minor, csv_images=None):
+    """The wasp-agent version an image runs: a documented tag (:v4.16, :v4.17), else the release
+    whose CSV ships that image (`csv_images`: {image: (4, minor)}), else the cluster's release."""
+    match = _IMAGE_TAG_MINOR.search(image or "")
+    minor = (int(match.group(1)), int(match.group(2))) if match else (csv_images or {}).get(image, release_minor)
+    if minor < (4, 17):
+        return "v1.0"
+    return "v1.1" if minor < (4, 20) else "v1.2"
+
+
+def service_account_user(namespace, name):
+    """The user and groups the API server authenticates a ServiceAccount token as."""
+    return (f"system:serviceaccount:{namespace}:{name}",
+            ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"))
+
+
+def pod_crash_looping(pod):
+    statuses = dig(pod, "status", "containerStatuses", default=[]) or []
+    return any(dig(c, "state", "waiting", "reason") == CRASH_LOOP for c in statuses)
+
+
+def agent_pod_status(pod, missing, version):
+    """The pod status a kubelet reports for the agent: running and ready, or (rights missing)
+    its container restarting in CrashLoopBackOff, not ready."""
+    stamp = now()
+    ready = "False" if missing else "True"
+    conditions = [dict(c, status=ready, lastTransitionTime=stamp) if c.get("type") in ("Ready", "ContainersReady") else c
+                  for c in dig(pod, "status", "conditions", default=[]) or []]
+    old = {c.get("name"): c for c in dig(pod, "status", "containerStatuses", default=[]) or []}
+    statuses = []
+    for container in pod["spec"]["containers"]:
+        restarts = dig(old.get(container["name"]), "restartCount", default=0) or 0
+        entry = {"name": container["name"], "image": container["image"], "ready": not missing, "started": not missing}
+        if missing:
+            why = (f"wasp-agent {version} cannot start: its ServiceAccount may not "
+                   + ", ".join(f"{verb} {resource}" for verb, resource in missing) + " (SubjectAccessReview)")
+            entry.update(restartCount=restarts + 1, state={"waiting": {"reason": CRASH_LOOP, "message": why}},
+                         lastState={"terminated": {"exitCode": 1, "reason": "Error", "message": why,
+                                                   "startedAt": stamp, "finishedAt": stamp}})
+        else:
+            entry.update(restartCount=restarts, state={"running": {"startedAt": stamp}})
+        statuses.append(entry)
+    return {"conditions": conditions, "containerStatuses": statuses}
+
+
 # =============================================================================================
 # Node state on disk: <run>/nodes/<node>/
 # =============================================================================================
@@ -515,6 +585,7 @@ class Emulator:
         self.rebooting = {}           # node -> monotonic time its reboot completes
         self.render_errors = {}       # pool -> message
         self.execs = set()            # (namespace, pod) with a kwok Exec created
+        self.rights = {}              # (namespace, sa, version) -> (monotonic expiry, missing rights)
         self.exec_crd_missing_logged = False
         self.counters = self._load_json("counters.json", {"reboots": {}, "rollouts": {}, "max_updating": {}})
         for key in ("reboots", "rollouts", "max_updating"):
@@ -542,6 +613,7 @@ class Emulator:
         wasp_daemonsets = self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")
         self.sync_hco(release, wasp_daemonsets)
         self.sync_wasp_execs(wasp_daemonsets)
+        self.sync_wasp_agent_health(release, wasp_daemonsets)
         self.save_counters()
 
     def _list_pools(self):
@@ -891,6 +963,44 @@ class Emulator:
                 if key not in self.execs:
                     self._create_exec(pod, node)
         self.execs &= seen  # the Execs of deleted pods go with them (owner reference)
+
+    # --- wasp-agent pods: running, or crash-looping for want of API rights -----------------------
+    def sync_wasp_agent_health(self, release, wasp_daemonsets):
+        """A running pod of a DaemonSet named wasp-agent is ready only while its ServiceAccount
+        holds what its agent version needs (WASP_AGENT_NEEDS), judged by the API server's
+        authorizer (SubjectAccessReview as that ServiceAccount); otherwise its container is
+        reported waiting in CrashLoopBackOff, not ready. Rights come back -> ready again."""
+        csv_images = None
+        for ds in wasp_daemonsets:
+            ns = ds["metadata"]["namespace"]
+            pod_spec = dig(ds, "spec", "template", "spec", default={}) or {}
+            sa = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"
+            for pod in self.kube.list(path("v1", "pods", namespace=ns)):
+                owners = pod["metadata"].get("ownerReferences") or []
+                if (not any(o.get("kind") == "DaemonSet" and o.get("uid") == ds["metadata"]["uid"] for o in owners)
+                        or pod["metadata"].get("deletionTimestamp") or dig(pod, "status", "phase") != "Running"):
+                    continue
+                if csv_images is None:
+                    csv_images = {r.wasp_agent_image: r.minor for r in map(releases.get, releases.SUPPORTED) if r.wasp_agent_image}
+                version = wasp_agent_version(pod["spec"]["containers"][0].get("image"), release.minor, csv_images)
+                missing = self._missing_rights(ns, sa, version)
+                if bool(missing) != pod_crash_looping(pod):
+                    self.kube.merge_patch(path("v1", "pods", pod["metadata"]["name"], ns, subresource="status"),
+                                          {"status": agent_pod_status(pod, missing, version)})
+                    log.info("wasp-agent pod %s/%s %s", ns, pod["metadata"]["name"],
+                             "crash-looping: lacks " + ", ".join(" ".join(m) for m in missing) if missing else "running")
+
+    def _missing_rights(self, ns, sa, version):
+        """The (verb, resource) of WASP_AGENT_NEEDS[version] the ServiceAccount lacks; asked again
+        after 2 s while something is missing, after 5 s otherwise (a few reviews, not one a cycle)."""
+        key = (ns, sa, version)
+        expiry, missing = self.rights.get(key, (0, None))
+        if time.monotonic() < expiry:
+            return missing
+        user, groups = service_account_user(ns, sa)
+        missing = [need for need in WASP_AGENT_NEEDS[version] if not self.kube.allowed(user, groups, *need)]
+        self.rights[key] = (time.monotonic() + (2 if missing else 5), missing)
+        return missing
 
     def _create_exec(self, pod, node):
         node_dir = str((self.run_dir / "nodes" / node).resolve())
