@@ -18,7 +18,8 @@ wasp-agent.md; docs/development.md describes it for users of the harness.
 
 Files under <run>/emulator/: `ready` (pid, once the first cycle succeeded), `counters.json`
 ({"reboots": {node: n}, "rollouts": {pool: n}, "max_updating": {pool: n}}), `alerts.json`
-({"firing": [names]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
+({"firing": [names], "loaded": [rule objects the platform Prometheus evaluates], "ignored": [the
+others, with the reason]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
 """
 
 import argparse
@@ -486,6 +487,30 @@ def agent_pod_status(pod, missing, version):
     return {"conditions": conditions, "containerStatuses": statuses}
 
 
+# --- alerting rules: which ones the platform Prometheus loads -------------------------------
+CLUSTER_MONITORING_LABEL = "openshift.io/cluster-monitoring"
+MONITORING_NAMESPACE = "openshift-monitoring"
+
+
+def rule_loaded(kind, namespace, monitored_namespaces):
+    """Whether the platform monitoring stack evaluates a rule object, and if not, why.
+    A PrometheusRule is read by the platform Prometheus only in a namespace labelled
+    openshift.io/cluster-monitoring=true (wasp-agent docs/configuration.md step 8 at release-4.19
+    da5404d: "add the cluster-monitoring label to the wasp namespace"; the 4.17+ docs module,
+    aspauldi/openshift-docs@09356ca, has the same step); user-workload monitoring, where enabled,
+    scopes a rule's queries to its own namespace, so node metrics never reach it. An AlertingRule
+    (monitoring.openshift.io) is honoured in openshift-monitoring only (its CRD description)."""
+    if kind == "AlertingRule":
+        return (True, "") if namespace == MONITORING_NAMESPACE else (False, f"AlertingRule outside {MONITORING_NAMESPACE}")
+    if namespace in monitored_namespaces:
+        return True, ""
+    return False, f"namespace {namespace} lacks label {CLUSTER_MONITORING_LABEL}=true"
+
+
+def rule_alerts(obj):
+    return [r["alert"] for g in dig(obj, "spec", "groups", default=[]) or [] for r in g.get("rules") or [] if r.get("alert")]
+
+
 # =============================================================================================
 # Node state on disk: <run>/nodes/<node>/
 # =============================================================================================
@@ -592,6 +617,8 @@ class Emulator:
             self.counters.setdefault(key, {})
         self._counters_written = None  # written on the first cycle, so the file always exists
         self.alerts = None
+        self.firing = []
+        self.rules = {"loaded": [], "ignored": []}
 
     # --- one cycle ---------------------------------------------------------------------------
     def cycle(self):
@@ -614,6 +641,8 @@ class Emulator:
         self.sync_hco(release, wasp_daemonsets)
         self.sync_wasp_execs(wasp_daemonsets)
         self.sync_wasp_agent_health(release, wasp_daemonsets)
+        self.sync_rules()
+        self.write_alerts()
         self.save_counters()
 
     def _list_pools(self):
@@ -897,7 +926,7 @@ class Emulator:
         # HCO's DuplicateWaspAgentDSDetected, as a file: fires while HCO runs its own wasp-agent and
         # another DaemonSet named wasp-agent (a manual install, e.g. in ns wasp) exists.
         duplicate = want_wasp and any(ds["metadata"]["namespace"] != HCO_NAMESPACE for ds in wasp_daemonsets)
-        self.write_alerts(["DuplicateWaspAgentDSDetected"] if duplicate else [])
+        self.firing = ["DuplicateWaspAgentDSDetected"] if duplicate else []
 
         conditions = keep_transition_times([
             condition("ReconcileComplete", "True", "ReconcileCompleted", "Reconcile completed successfully"),
@@ -940,10 +969,33 @@ class Emulator:
                 return image["image"]
         return release.wasp_agent_image or "registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:latest"
 
-    def write_alerts(self, firing):
-        if firing != self.alerts:
-            atomic_write(self.state_dir / "alerts.json", json.dumps({"firing": firing}))
-            self.alerts = firing
+    def sync_rules(self):
+        """The platform monitoring stack's view of the rule objects (see rule_loaded): `loaded`
+        and `ignored` in alerts.json, so tests can tell a rule that would never fire."""
+        monitored = {n["metadata"]["name"] for n in self.kube.list(
+            path("v1", "namespaces"), labelSelector=f"{CLUSTER_MONITORING_LABEL}=true")}
+        loaded, ignored = [], []
+        for group_version, plural, kind in (("monitoring.coreos.com/v1", "prometheusrules", "PrometheusRule"),
+                                            ("monitoring.openshift.io/v1", "alertingrules", "AlertingRule")):
+            try:
+                objs = self.kube.list(path(group_version, plural))
+            except ApiError as e:
+                if e.status == 404:  # CRD not installed (yet)
+                    continue
+                raise
+            for obj in objs:
+                ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+                ok, why = rule_loaded(kind, ns, monitored)
+                entry = {"kind": kind, "namespace": ns, "name": name, "alerts": rule_alerts(obj)}
+                (loaded if ok else ignored).append(entry if ok else dict(entry, reason=why))
+        key = lambda e: (e["kind"], e["namespace"], e["name"])  # noqa: E731
+        self.rules = {"loaded": sorted(loaded, key=key), "ignored": sorted(ignored, key=key)}
+
+    def write_alerts(self):
+        doc = {"firing": self.firing, **self.rules}
+        if doc != self.alerts:
+            atomic_write(self.state_dir / "alerts.json", json.dumps(doc))
+            self.alerts = doc
 
     # --- kwok exec for wasp-agent pods ---------------------------------------------------------
     def sync_wasp_execs(self, wasp_daemonsets):

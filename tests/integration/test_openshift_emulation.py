@@ -386,6 +386,30 @@ def test_wasp_agent_v10_needs_no_api_rights(oc):
     assert not any(_crash_looping(p) for p in oc.kube.list(path("v1", "pods", namespace="wasp")))
 
 
+def test_rules_in_an_unlabelled_namespace_never_load(fresh):
+    """A PrometheusRule in a user namespace is read by the platform Prometheus only once the
+    namespace carries openshift.io/cluster-monitoring=true; openshift-monitoring has it."""
+    oc = fresh
+
+    def rules():
+        doc = json.loads((oc.run_dir / "emulator" / "alerts.json").read_text())
+        return ({(r["namespace"], r["name"]) for r in doc.get("loaded", [])},
+                {(r["namespace"], r["name"]) for r in doc.get("ignored", [])})
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "spec": {"groups": [{"name": "g", "rules": [{"alert": "NodeHighSwapActivity", "expr": "vector(1)"}]}]}}
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("monitoring.coreos.com/v1", "prometheusrules", namespace="wasp"),
+                   dict(rule, metadata={"name": "wasp-rules"}))
+    oc.kube.create(path("monitoring.coreos.com/v1", "prometheusrules", namespace="openshift-monitoring"),
+                   dict(rule, metadata={"name": "platform-rules"}))
+    oc.wait(lambda: rules() == ({("openshift-monitoring", "platform-rules")}, {("wasp", "wasp-rules")}),
+            what="the rule in wasp to be ignored and the platform one loaded")
+    oc.kube.merge_patch(path("v1", "namespaces", "wasp"), {"metadata": {"labels": {"openshift.io/cluster-monitoring": "true"}}})
+    oc.wait(lambda: rules()[0] == {("openshift-monitoring", "platform-rules"), ("wasp", "wasp-rules")},
+            what="the rule in the labelled namespace to load")
+    oc.kube.delete(path("monitoring.coreos.com/v1", "prometheusrules", "platform-rules", "openshift-monitoring"))
+
+
 def test_swap_without_failswapon_leaves_the_kubelet_down(fresh):
     """<= 4.20 the kubelet refuses to start with swap on unless failSwapOn is false: the first node
     never comes back and the rollout stalls (why the KubeletConfig must come with the swap MC)."""

@@ -318,3 +318,21 @@ def test_agent_pod_status_crash_loops_and_recovers():
     assert not emulator.pod_crash_looping(healed)
     assert healed["status"]["containerStatuses"][0]["ready"] is True
     assert {c["type"]: c["status"] for c in healed["status"]["conditions"]}["Ready"] == "True"
+
+
+@pytest.mark.parametrize("kind, namespace, monitored, loaded", [
+    ("PrometheusRule", "wasp", set(), False),
+    ("PrometheusRule", "wasp", {"wasp", "openshift-monitoring"}, True),
+    ("PrometheusRule", "openshift-monitoring", {"openshift-monitoring"}, True),
+    ("AlertingRule", "openshift-monitoring", {"openshift-monitoring"}, True),
+    ("AlertingRule", "wasp", {"wasp"}, False),
+])
+def test_rules_load_only_where_platform_monitoring_reads(kind, namespace, monitored, loaded):
+    ok, why = emulator.rule_loaded(kind, namespace, monitored)
+    assert ok is loaded
+    assert bool(why) is not loaded
+
+
+def test_rule_alerts_lists_alert_names():
+    obj = {"spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "1"}, {"record": "r", "expr": "1"}]}]}}
+    assert emulator.rule_alerts(obj) == ["A"]
