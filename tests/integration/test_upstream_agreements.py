@@ -48,3 +48,22 @@ def test_the_manual_417_alert_rule_is_loaded_and_absent_takes_the_label_back(clu
         wait_for(lambda: rules(cluster) == ({}, {}), timeout=30, what="no rule left")
     finally:
         cluster.reset()
+
+
+def test_handover_says_when_hcos_node_placement_keeps_its_agent_off_the_pool(cluster, tmp_path):
+    """4.20 (hco-managed): HCO copies spec.infra.nodePlacement into its wasp-agent DaemonSet. An
+    infra-only placement keeps it off the workers; the hand-over must say so at once, naming the
+    nodes and the placement, instead of waiting out its timeout."""
+    cluster.reset("4.20")
+    try:
+        wait_for(lambda: settled(cluster), timeout=120, what="the worker pool to settle after reset")
+        custom_api(cluster).patch_namespaced_custom_object(
+            "hco.kubevirt.io", "v1beta1", "openshift-cnv", "hyperconvergeds", "kubevirt-hyperconverged",
+            {"spec": {"infra": {"nodePlacement": {"nodeSelector": {"node-role.kubernetes.io/infra": ""}}}}})
+        run = site(cluster, "overcommit=150", "wasp_agent_wait_timeout=60", "verify_report_dir=%s" % tmp_path)
+        assert run.rc != 0, run
+        assert "spec.infra.nodePlacement" in run.output and "worker-0" in run.output, run
+        assert "nodeSelector node-role.kubernetes.io/infra= does not match" in run.output, run
+        assert "Wait until HCO's wasp-agent runs on every node" not in run.output, run  # no silent wait
+    finally:
+        cluster.reset()
