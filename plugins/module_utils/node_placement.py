@@ -25,6 +25,10 @@ DAEMONSET_TOLERATIONS = (
     {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+    # Not the DaemonSet controller's: a node that is not ready or unreachable for the moment (a
+    # reboot) is a passing state, not a placement that keeps the agent off it for good.
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoSchedule"},
 )
 
 
