@@ -149,8 +149,8 @@ def test_manual_417_agent_gets_what_its_version_needs(cluster, tmp_path):
     tolerates the taint it sets (manifests/openshift/ds.yaml). With less, the emulated agent
     crash-loops (SubjectAccessReview as its ServiceAccount) and the rollout never completes.
     Run as the automation user holding the extra role the grant needs (RBAC escalation rules)."""
-    with automation_user(cluster, tmp_path, "4.17", ("automation-clusterrole.yml",
-                                                      "automation-clusterrole-manual-agent.yml")) as kubeconfig:
+    roles = ("automation-clusterrole.yml", "automation-clusterrole-manual-agent.yml")
+    with automation_user(cluster, tmp_path, "4.17", roles) as kubeconfig:
         as_runner = {"KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig)}
         marker = cluster.audit_marker()
         run = site(cluster, "overcommit=150", "wasp_agent_wait_timeout=90", "verify_report_dir=%s" % tmp_path, env=as_runner)
