@@ -988,6 +988,7 @@ class Emulator:
                 ok, why = rule_loaded(kind, ns, monitored)
                 entry = {"kind": kind, "namespace": ns, "name": name, "alerts": rule_alerts(obj)}
                 (loaded if ok else ignored).append(entry if ok else dict(entry, reason=why))
+
         def key(entry):
             return entry["kind"], entry["namespace"], entry["name"]
         self.rules = {"loaded": sorted(loaded, key=key), "ignored": sorted(ignored, key=key)}
