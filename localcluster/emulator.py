@@ -18,7 +18,8 @@ wasp-agent.md; docs/development.md describes it for users of the harness.
 
 Files under <run>/emulator/: `ready` (pid, once the first cycle succeeded), `counters.json`
 ({"reboots": {node: n}, "rollouts": {pool: n}, "max_updating": {pool: n}}), `alerts.json`
-({"firing": [names]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
+({"firing": [names], "loaded": [rule objects the platform Prometheus evaluates], "ignored": [the
+others, with the reason]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
 """
 
 import argparse
@@ -479,6 +480,100 @@ def status_differs(new, old):
                for k, v in new.items())
 
 
+# --- wasp-agent: what each agent version asks of the API server ----------------------------
+# (verb, resource) in the core API group the agent needs to run. Upstream, per version:
+# - v1.0 (4.16 Technology Preview; tag v1.0 c6071e0 contrib/agent.sh): a bash script that tunes
+#   cgroups and copies the OCI hook; it makes no API request at all.
+# - v1.1 (4.17-4.19; tag v1.1 03ca680 / branch release-4.19 da5404d): pkg/informers/informers.go
+#   lists and watches pods and nodes, pkg/wasp/application.go waits for both caches before the
+#   limited-swap manager and eviction controller start, pkg/taints/taints.go patches the node
+#   (waspEvictionTaint), pkg/wasp/pod-evictor deletes pods; the ClusterRole it ships
+#   (pkg/wasp/resources/operator/operator.go) is nodes watch/list/update/patch + pods
+#   delete/watch/list, which is what is required here.
+# - v1.2 (4.20+; release-4.20 / main ff5e210): only the pod informer (pods list/watch), as HCO's
+#   ClusterRole wasp-cluster grants (HCO release-1.16 controllers/handlers/wasp-agent/rbac.go).
+# A real v1.1 agent without nodes list/watch does not exit: it waits forever for its node cache
+# and never limits swap. The emulator makes that silent failure visible the way a broken agent
+# shows up, the container waiting in CrashLoopBackOff and not ready, so a rollout wait stops.
+WASP_AGENT_NEEDS = {
+    "v1.0": (),
+    "v1.1": (("list", "nodes"), ("watch", "nodes"), ("update", "nodes"), ("patch", "nodes"),
+             ("list", "pods"), ("watch", "pods"), ("delete", "pods")),
+    "v1.2": (("list", "pods"), ("watch", "pods")),
+}
+CRASH_LOOP = "CrashLoopBackOff"
+_IMAGE_TAG_MINOR = re.compile(r":v(\d+)\.(\d+)$")
+
+
+def wasp_agent_version(image, release_minor, csv_images=None):
+    """The wasp-agent version an image runs: a documented tag (:v4.16, :v4.17), else the release
+    whose CSV ships that image (`csv_images`: {image: (4, minor)}), else the cluster's release."""
+    match = _IMAGE_TAG_MINOR.search(image or "")
+    minor = (int(match.group(1)), int(match.group(2))) if match else (csv_images or {}).get(image, release_minor)
+    if minor < (4, 17):
+        return "v1.0"
+    return "v1.1" if minor < (4, 20) else "v1.2"
+
+
+def service_account_user(namespace, name):
+    """The user and groups the API server authenticates a ServiceAccount token as."""
+    return (f"system:serviceaccount:{namespace}:{name}",
+            ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"))
+
+
+def pod_crash_looping(pod):
+    statuses = dig(pod, "status", "containerStatuses", default=[]) or []
+    return any(dig(c, "state", "waiting", "reason") == CRASH_LOOP for c in statuses)
+
+
+def agent_pod_status(pod, missing, version):
+    """The pod status a kubelet reports for the agent: running and ready, or (rights missing)
+    its container restarting in CrashLoopBackOff, not ready."""
+    stamp = now()
+    ready = "False" if missing else "True"
+    conditions = [dict(c, status=ready, lastTransitionTime=stamp) if c.get("type") in ("Ready", "ContainersReady") else c
+                  for c in dig(pod, "status", "conditions", default=[]) or []]
+    old = {c.get("name"): c for c in dig(pod, "status", "containerStatuses", default=[]) or []}
+    statuses = []
+    for container in pod["spec"]["containers"]:
+        restarts = dig(old.get(container["name"]), "restartCount", default=0) or 0
+        entry = {"name": container["name"], "image": container["image"], "ready": not missing, "started": not missing}
+        if missing:
+            why = (f"wasp-agent {version} cannot start: its ServiceAccount may not "
+                   + ", ".join(f"{verb} {resource}" for verb, resource in missing) + " (SubjectAccessReview)")
+            entry.update(restartCount=restarts + 1, state={"waiting": {"reason": CRASH_LOOP, "message": why}},
+                         lastState={"terminated": {"exitCode": 1, "reason": "Error", "message": why,
+                                                   "startedAt": stamp, "finishedAt": stamp}})
+        else:
+            entry.update(restartCount=restarts, state={"running": {"startedAt": stamp}})
+        statuses.append(entry)
+    return {"conditions": conditions, "containerStatuses": statuses}
+
+
+# --- alerting rules: which ones the platform Prometheus loads -------------------------------
+CLUSTER_MONITORING_LABEL = "openshift.io/cluster-monitoring"
+MONITORING_NAMESPACE = "openshift-monitoring"
+
+
+def rule_loaded(kind, namespace, monitored_namespaces):
+    """Whether the platform monitoring stack evaluates a rule object, and if not, why.
+    A PrometheusRule is read by the platform Prometheus only in a namespace labelled
+    openshift.io/cluster-monitoring=true (wasp-agent docs/configuration.md step 8 at release-4.19
+    da5404d: "add the cluster-monitoring label to the wasp namespace"; the 4.17+ docs module,
+    aspauldi/openshift-docs@09356ca, has the same step); user-workload monitoring, where enabled,
+    scopes a rule's queries to its own namespace, so node metrics never reach it. An AlertingRule
+    (monitoring.openshift.io) is honoured in openshift-monitoring only (its CRD description)."""
+    if kind == "AlertingRule":
+        return (True, "") if namespace == MONITORING_NAMESPACE else (False, f"AlertingRule outside {MONITORING_NAMESPACE}")
+    if namespace in monitored_namespaces:
+        return True, ""
+    return False, f"namespace {namespace} lacks label {CLUSTER_MONITORING_LABEL}=true"
+
+
+def rule_alerts(obj):
+    return [r["alert"] for g in dig(obj, "spec", "groups", default=[]) or [] for r in g.get("rules") or [] if r.get("alert")]
+
+
 # =============================================================================================
 # Node state on disk: <run>/nodes/<node>/
 # =============================================================================================
@@ -593,12 +688,15 @@ class Emulator:
         self.rebooting = {}           # node -> monotonic time its reboot completes
         self.render_errors = {}       # pool -> message
         self.execs = set()            # (namespace, pod) with a kwok Exec created
+        self.rights = {}              # (namespace, sa, version) -> (monotonic expiry, missing rights)
         self.exec_crd_missing_logged = False
         self.counters = self._load_json("counters.json", {"reboots": {}, "rollouts": {}, "max_updating": {}})
         for key in ("reboots", "rollouts", "max_updating"):
             self.counters.setdefault(key, {})
         self._counters_written = None  # written on the first cycle, so the file always exists
         self.alerts = None
+        self.firing = []
+        self.rules = {"loaded": [], "ignored": []}
 
     # --- one cycle ---------------------------------------------------------------------------
     def cycle(self):
@@ -620,6 +718,9 @@ class Emulator:
         wasp_daemonsets = self.kube.list(path("apps/v1", "daemonsets"), fieldSelector="metadata.name=wasp-agent")
         self.sync_hco(self._hco_release(release), wasp_daemonsets)
         self.sync_wasp_execs(wasp_daemonsets)
+        self.sync_wasp_agent_health(release, wasp_daemonsets)
+        self.sync_rules()
+        self.write_alerts()
         self.save_counters()
 
     def _list_pools(self):
@@ -924,7 +1025,7 @@ class Emulator:
         # HCO's DuplicateWaspAgentDSDetected, as a file: fires while HCO runs its own wasp-agent and
         # another DaemonSet named wasp-agent (a manual install, e.g. in ns wasp) exists.
         duplicate = want_wasp and any(ds["metadata"]["namespace"] != HCO_NAMESPACE for ds in wasp_daemonsets)
-        self.write_alerts(["DuplicateWaspAgentDSDetected"] if duplicate else [])
+        self.firing = ["DuplicateWaspAgentDSDetected"] if duplicate else []
 
         conditions = keep_transition_times([
             condition("ReconcileComplete", "True", "ReconcileCompleted", "Reconcile completed successfully"),
@@ -967,10 +1068,35 @@ class Emulator:
                 return image["image"]
         return release.wasp_agent_image or "registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:latest"
 
-    def write_alerts(self, firing):
-        if firing != self.alerts:
-            atomic_write(self.state_dir / "alerts.json", json.dumps({"firing": firing}))
-            self.alerts = firing
+    def sync_rules(self):
+        """The platform monitoring stack's view of the rule objects (see rule_loaded): `loaded`
+        and `ignored` in alerts.json, so tests can tell a rule that would never fire."""
+        monitored = {n["metadata"]["name"] for n in self.kube.list(
+            path("v1", "namespaces"), labelSelector=f"{CLUSTER_MONITORING_LABEL}=true")}
+        loaded, ignored = [], []
+        for group_version, plural, kind in (("monitoring.coreos.com/v1", "prometheusrules", "PrometheusRule"),
+                                            ("monitoring.openshift.io/v1", "alertingrules", "AlertingRule")):
+            try:
+                objs = self.kube.list(path(group_version, plural))
+            except ApiError as e:
+                if e.status == 404:  # CRD not installed (yet)
+                    continue
+                raise
+            for obj in objs:
+                ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+                ok, why = rule_loaded(kind, ns, monitored)
+                entry = {"kind": kind, "namespace": ns, "name": name, "alerts": rule_alerts(obj)}
+                (loaded if ok else ignored).append(entry if ok else dict(entry, reason=why))
+
+        def key(entry):
+            return entry["kind"], entry["namespace"], entry["name"]
+        self.rules = {"loaded": sorted(loaded, key=key), "ignored": sorted(ignored, key=key)}
+
+    def write_alerts(self):
+        doc = {"firing": self.firing, **self.rules}
+        if doc != self.alerts:
+            atomic_write(self.state_dir / "alerts.json", json.dumps(doc))
+            self.alerts = doc
 
     # --- kwok exec for wasp-agent pods ---------------------------------------------------------
     def sync_wasp_execs(self, wasp_daemonsets):
@@ -990,6 +1116,44 @@ class Emulator:
                 if key not in self.execs:
                     self._create_exec(pod, node)
         self.execs &= seen  # the Execs of deleted pods go with them (owner reference)
+
+    # --- wasp-agent pods: running, or crash-looping for want of API rights -----------------------
+    def sync_wasp_agent_health(self, release, wasp_daemonsets):
+        """A running pod of a DaemonSet named wasp-agent is ready only while its ServiceAccount
+        holds what its agent version needs (WASP_AGENT_NEEDS), judged by the API server's
+        authorizer (SubjectAccessReview as that ServiceAccount); otherwise its container is
+        reported waiting in CrashLoopBackOff, not ready. Rights come back -> ready again."""
+        csv_images = None
+        for ds in wasp_daemonsets:
+            ns = ds["metadata"]["namespace"]
+            pod_spec = dig(ds, "spec", "template", "spec", default={}) or {}
+            sa = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"
+            for pod in self.kube.list(path("v1", "pods", namespace=ns)):
+                owners = pod["metadata"].get("ownerReferences") or []
+                if (not any(o.get("kind") == "DaemonSet" and o.get("uid") == ds["metadata"]["uid"] for o in owners)
+                        or pod["metadata"].get("deletionTimestamp") or dig(pod, "status", "phase") != "Running"):
+                    continue
+                if csv_images is None:
+                    csv_images = {r.wasp_agent_image: r.minor for r in map(releases.get, releases.SUPPORTED) if r.wasp_agent_image}
+                version = wasp_agent_version(pod["spec"]["containers"][0].get("image"), release.minor, csv_images)
+                missing = self._missing_rights(ns, sa, version)
+                if bool(missing) != pod_crash_looping(pod):
+                    self.kube.merge_patch(path("v1", "pods", pod["metadata"]["name"], ns, subresource="status"),
+                                          {"status": agent_pod_status(pod, missing, version)})
+                    log.info("wasp-agent pod %s/%s %s", ns, pod["metadata"]["name"],
+                             "crash-looping: lacks " + ", ".join(" ".join(m) for m in missing) if missing else "running")
+
+    def _missing_rights(self, ns, sa, version):
+        """The (verb, resource) of WASP_AGENT_NEEDS[version] the ServiceAccount lacks; asked again
+        after 2 s while something is missing, after 5 s otherwise (a few reviews, not one a cycle)."""
+        key = (ns, sa, version)
+        expiry, missing = self.rights.get(key, (0, None))
+        if time.monotonic() < expiry:
+            return missing
+        user, groups = service_account_user(ns, sa)
+        missing = [need for need in WASP_AGENT_NEEDS[version] if not self.kube.allowed(user, groups, *need)]
+        self.rights[key] = (time.monotonic() + (2 if missing else 5), missing)
+        return missing
 
     def _create_exec(self, pod, node):
         node_dir = str((self.run_dir / "nodes" / node).resolve())

@@ -37,15 +37,21 @@ def path(group_version, plural, name=None, namespace=None, subresource=None):
     return p
 
 
+def dig_status(obj, key):
+    return ((obj or {}).get("status") or {}).get(key)
+
+
 class Kube:
     def __init__(self, kubeconfig, timeout=30):
         self.api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
         self.timeout = timeout
         self.writes = 0  # write requests sent (the emulator slows down while it has nothing to write)
 
-    def request(self, method, url_path, body=None, query=None, content_type="application/json"):
+    def request(self, method, url_path, body=None, query=None, content_type="application/json", write=None):
+        """`write`: whether the request counts as a write (default: every method but GET; a
+        SubjectAccessReview is a POST that changes nothing)."""
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        if method != "GET":
+        if write if write is not None else method != "GET":
             self.writes += 1
         method, url, headers, body = self.api.param_serialize(
             method, url_path, query_params=list((query or {}).items()), header_params=headers,
@@ -94,6 +100,15 @@ class Kube:
             if e.status == 404 and missing_ok:
                 return None
             raise
+
+    def allowed(self, user, groups, verb, resource, group=""):
+        """Whether `user` may `verb` `resource`, as the API server's authorizer (RBAC) answers a
+        SubjectAccessReview for that user; not counted as a write."""
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                  "spec": {"user": user, "groups": list(groups),
+                           "resourceAttributes": {"verb": verb, "resource": resource, "group": group}}}
+        result = self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review, write=False)
+        return bool(dig_status(result, "allowed"))
 
     def apply(self, url_path, body):
         """Create, or replace keeping resourceVersion (whole-object update, no field manager games)."""

@@ -14,6 +14,7 @@ import copy
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
+from ansible_collections.ocpv.density.plugins.module_utils import node_placement as _node_placement
 from ansible_collections.ocpv.density.plugins.module_utils import quantity as _quantity
 
 
@@ -155,6 +156,15 @@ def quantity_mib(value):
         raise AnsibleFilterError("quantity_mib: %s" % (exc,))
 
 
+def placement_excluded(nodes, placement):
+    """The nodes a DaemonSet with ``placement`` (nodeSelector/affinity/tolerations, as HCO copies
+    from spec.infra.nodePlacement) cannot run on: [{'node', 'reason'}]."""
+    try:
+        return _node_placement.excluded_nodes(placement, nodes)
+    except _node_placement.PlacementError as exc:
+        raise AnsibleFilterError("placement_excluded: %s" % (exc,))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -164,4 +174,5 @@ class FilterModule(object):
             "merge_patch_apply": merge_patch_apply,
             "mcp_nodes": mcp_nodes,
             "quantity_mib": quantity_mib,
+            "placement_excluded": placement_excluded,
         }

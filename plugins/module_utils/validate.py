@@ -55,6 +55,7 @@ CHECKS = (
     {"var": "namespace_cluster_role", "kind": "rbac_name"},
     {"var": "namespace_cluster_admin_binding", "kind": "rbac_name"},
     {"var": "namespace_scc", "kind": "rbac_name"},
+    {"var": "namespace_profile", "kind": "profile"},
     # wasp_agent
     {"var": "wasp_agent_namespace", "kind": "dns_label"},
     {"var": "wasp_agent_service_account", "kind": "dns_subdomain"},

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
 
 import emulator  # noqa: E402
 import openshift  # noqa: E402
+import releases  # noqa: E402
 from emulator import MCFG  # noqa: E402
 from kubeapi import ApiError, Kube, path  # noqa: E402
 
@@ -315,6 +316,98 @@ def test_swap_appears_in_meminfo_and_in_wasp_agent_exec(fresh):
         command=["sh", "-c", 'grep -E "^(MemTotal|SwapTotal):" "${FSROOT:-/host}/proc/meminfo"'],
         stderr=True, stdin=False, stdout=True, tty=False), timeout=30, what="exec to answer")
     assert f"SwapTotal:      {8 * GiB_KB:>10} kB" in out
+
+
+def _crash_looping(pod):
+    return any((c.get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+               for c in (pod.get("status") or {}).get("containerStatuses") or [])
+
+
+def _agent_daemonset(image, sa="wasp"):
+    return {"metadata": {"name": "wasp-agent"},
+            "spec": {"selector": {"matchLabels": {"name": "wasp"}},
+                     "template": {"metadata": {"labels": {"name": "wasp"}},
+                                  "spec": {"serviceAccountName": sa, "nodeSelector": {"node-role.kubernetes.io/worker": ""},
+                                           "containers": [{"name": "wasp-agent", "image": image}]}}}}
+
+
+def test_wasp_agent_without_the_rights_of_its_version_crash_loops(oc):
+    """The 4.17-4.19 agent (v1.1) lists/watches/patches nodes and deletes pods: a ServiceAccount
+    that may only read pods leaves its pods crash-looping and the rollout unfinished (the
+    authorizer is asked, as that ServiceAccount); the upstream ClusterRole makes them ready."""
+    oc.reset("4.17")
+    workers = len(oc.pool_nodes("worker"))
+    ds_path = path("apps/v1", "daemonsets", "wasp-agent", "wasp")
+    rbac = "rbac.authorization.k8s.io/v1"
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("v1", "serviceaccounts", namespace="wasp"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path(rbac, "clusterroles"), {"metadata": {"name": "test-wasp-agent"},
+                   "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]})
+    oc.kube.create(path(rbac, "clusterrolebindings"), {
+        "metadata": {"name": "test-wasp-agent"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test-wasp-agent"},
+        "subjects": [{"kind": "ServiceAccount", "name": "wasp", "namespace": "wasp"}]})
+    try:
+        oc.kube.create(path("apps/v1", "daemonsets", namespace="wasp"), _agent_daemonset(releases.get("4.17").wasp_agent_image))
+
+        def crash_looping():
+            pods = oc.kube.list(path("v1", "pods", namespace="wasp"))
+            return len(pods) == workers and all(_crash_looping(p) for p in pods) and pods
+        pods = oc.wait(crash_looping, timeout=60, what="every agent pod to crash-loop")
+        waiting = pods[0]["status"]["containerStatuses"][0]["state"]["waiting"]
+        assert waiting["reason"] == "CrashLoopBackOff" and "list nodes" in waiting["message"], waiting
+        time.sleep(4)  # longer than kwok's pod-ready-again delay: it must not report them ready
+        status = oc.kube.get(ds_path)["status"]
+        assert status.get("numberReady", 0) == 0 and status["desiredNumberScheduled"] == workers, status
+
+        # the upstream v1.1 ClusterRole (pkg/wasp/resources/operator/operator.go)
+        oc.kube.merge_patch(path(rbac, "clusterroles", "test-wasp-agent"), {"rules": [
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["watch", "list", "update", "patch"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete", "watch", "list"]}]})
+        oc.wait(lambda: oc.kube.get(ds_path)["status"].get("numberReady") == workers, timeout=60,
+                what="the agent pods to run once the ServiceAccount holds the rights")
+    finally:
+        oc.kube.delete(path(rbac, "clusterrolebindings", "test-wasp-agent"))
+        oc.kube.delete(path(rbac, "clusterroles", "test-wasp-agent"))
+        oc.reset()
+
+
+def test_wasp_agent_v10_needs_no_api_rights(oc):
+    """The 4.16 agent (v1.0, a bash script) makes no API request: no RBAC, still ready."""
+    oc.reset("4.16")
+    workers = len(oc.pool_nodes("worker"))
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("v1", "serviceaccounts", namespace="wasp"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("apps/v1", "daemonsets", namespace="wasp"),
+                   _agent_daemonset("registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:v4.16"))
+    oc.wait(lambda: oc.kube.get(path("apps/v1", "daemonsets", "wasp-agent", "wasp"))["status"].get("numberReady") == workers,
+            timeout=60, what="the v1.0 agent pods to run")
+    time.sleep(2)
+    assert not any(_crash_looping(p) for p in oc.kube.list(path("v1", "pods", namespace="wasp")))
+
+
+def test_rules_in_an_unlabelled_namespace_never_load(fresh):
+    """A PrometheusRule in a user namespace is read by the platform Prometheus only once the
+    namespace carries openshift.io/cluster-monitoring=true; openshift-monitoring has it."""
+    oc = fresh
+
+    def rules():
+        doc = json.loads((oc.run_dir / "emulator" / "alerts.json").read_text())
+        return ({(r["namespace"], r["name"]) for r in doc.get("loaded", [])},
+                {(r["namespace"], r["name"]) for r in doc.get("ignored", [])})
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "spec": {"groups": [{"name": "g", "rules": [{"alert": "NodeHighSwapActivity", "expr": "vector(1)"}]}]}}
+    oc.kube.create(path("v1", "namespaces"), {"metadata": {"name": "wasp"}})
+    oc.kube.create(path("monitoring.coreos.com/v1", "prometheusrules", namespace="wasp"),
+                   dict(rule, metadata={"name": "wasp-rules"}))
+    oc.kube.create(path("monitoring.coreos.com/v1", "prometheusrules", namespace="openshift-monitoring"),
+                   dict(rule, metadata={"name": "platform-rules"}))
+    oc.wait(lambda: rules() == ({("openshift-monitoring", "platform-rules")}, {("wasp", "wasp-rules")}),
+            what="the rule in wasp to be ignored and the platform one loaded")
+    oc.kube.merge_patch(path("v1", "namespaces", "wasp"), {"metadata": {"labels": {"openshift.io/cluster-monitoring": "true"}}})
+    oc.wait(lambda: rules()[0] == {("openshift-monitoring", "platform-rules"), ("wasp", "wasp-rules")},
+            what="the rule in the labelled namespace to load")
+    oc.kube.delete(path("monitoring.coreos.com/v1", "prometheusrules", "platform-rules", "openshift-monitoring"))
 
 
 def test_swap_without_failswapon_leaves_the_kubelet_down(fresh):

@@ -342,3 +342,58 @@ def test_crd_files_parse():
     for file in sorted(openshift.CRD_DIR.rglob("*.yaml")):
         crd = yaml.safe_load(file.read_text())
         assert crd["kind"] == "CustomResourceDefinition", file
+
+
+@pytest.mark.parametrize("image, release_minor, version", [
+    ("registry.redhat.io/container-native-virtualization/wasp-agent-rhel9:v4.16", (4, 17), "v1.0"),
+    ("quay.io/openshift-virtualization/wasp-agent:v4.17", (4, 16), "v1.1"),
+    (releases.get("4.19").wasp_agent_image, (4, 22), "v1.1"),   # the 4.19 CSV's image, wherever it runs
+    (releases.get("4.20").wasp_agent_image, (4, 17), "v1.2"),
+    ("registry.invalid/wasp-agent:test", (4, 16), "v1.0"),     # unknown image: the cluster's release
+    ("registry.invalid/wasp-agent:test", (4, 18), "v1.1"),
+    ("registry.invalid/wasp-agent:test", (4, 21), "v1.2"),
+])
+def test_wasp_agent_version_of_an_image(image, release_minor, version):
+    csv_images = {r.wasp_agent_image: r.minor for r in map(releases.get, releases.SUPPORTED) if r.wasp_agent_image}
+    assert emulator.wasp_agent_version(image, release_minor, csv_images) == version
+
+
+def test_wasp_agent_needs_follow_upstream_per_version():
+    assert emulator.WASP_AGENT_NEEDS["v1.0"] == ()
+    assert {("list", "nodes"), ("watch", "nodes"), ("patch", "nodes"), ("delete", "pods")} <= set(emulator.WASP_AGENT_NEEDS["v1.1"])
+    assert set(emulator.WASP_AGENT_NEEDS["v1.2"]) == {("list", "pods"), ("watch", "pods")}
+
+
+def test_agent_pod_status_crash_loops_and_recovers():
+    pod = {"spec": {"containers": [{"name": "wasp-agent", "image": "x"}]},
+           "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
+                      "containerStatuses": [{"name": "wasp-agent", "restartCount": 0, "state": {"running": {}}}]}}
+    assert not emulator.pod_crash_looping(pod)
+    crashed = dict(pod, status=dict(pod["status"], **emulator.agent_pod_status(pod, [("list", "nodes")], "v1.1")))
+    assert emulator.pod_crash_looping(crashed)
+    status = crashed["status"]
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {"Ready": "False", "PodScheduled": "True"}
+    assert status["containerStatuses"][0]["ready"] is False and status["containerStatuses"][0]["restartCount"] == 1
+    assert "list nodes" in status["containerStatuses"][0]["state"]["waiting"]["message"]
+    healed = dict(crashed, status=dict(status, **emulator.agent_pod_status(crashed, [], "v1.1")))
+    assert not emulator.pod_crash_looping(healed)
+    assert healed["status"]["containerStatuses"][0]["ready"] is True
+    assert {c["type"]: c["status"] for c in healed["status"]["conditions"]}["Ready"] == "True"
+
+
+@pytest.mark.parametrize("kind, namespace, monitored, loaded", [
+    ("PrometheusRule", "wasp", set(), False),
+    ("PrometheusRule", "wasp", {"wasp", "openshift-monitoring"}, True),
+    ("PrometheusRule", "openshift-monitoring", {"openshift-monitoring"}, True),
+    ("AlertingRule", "openshift-monitoring", {"openshift-monitoring"}, True),
+    ("AlertingRule", "wasp", {"wasp"}, False),
+])
+def test_rules_load_only_where_platform_monitoring_reads(kind, namespace, monitored, loaded):
+    ok, why = emulator.rule_loaded(kind, namespace, monitored)
+    assert ok is loaded
+    assert bool(why) is not loaded
+
+
+def test_rule_alerts_lists_alert_names():
+    obj = {"spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "1"}, {"record": "r", "expr": "1"}]}]}}
+    assert emulator.rule_alerts(obj) == ["A"]

@@ -150,4 +150,13 @@ def test_quantity_mib():
 
 def test_filter_module_lists_every_filter():
     assert set(f.FilterModule().filters()) == {
-        "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib"}
+        "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib",
+        "placement_excluded"}
+
+
+def test_placement_excluded_filter_names_nodes_and_wraps_errors():
+    nodes = [{"metadata": {"name": "worker-0", "labels": {"node-role.kubernetes.io/worker": ""}}}]
+    assert f.placement_excluded(nodes, {"nodeSelector": {"node-role.kubernetes.io/infra": ""}})[0]["node"] == "worker-0"
+    assert f.placement_excluded(nodes, {}) == []
+    with pytest.raises(AnsibleFilterError, match="placement_excluded: nodes must be a list"):
+        f.placement_excluded("worker-0", {})
