@@ -518,14 +518,14 @@ def test_tags_select_whole_roles(site_cluster):
 
 def test_no_cluster_to_work_on_is_said_before_anything_runs(cluster, tmp_path):
     """No kubeconfig anywhere and no K8S_AUTH_HOST: one sentence saying how to point the run at a
-    cluster, before preflight's first task (no request at all reaches the API server)."""
+    cluster, after the input checks and before the first request (none reaches the API server)."""
     marker = cluster.audit_marker()
     run = site(cluster, "overcommit=150", env={"KUBECONFIG": "", "K8S_AUTH_KUBECONFIG": "", "HOME": str(tmp_path)})
     assert run.rc != 0, run
     errors = TASK_ERROR.findall(run.output)
     assert errors and errors[-1].startswith("No cluster to work on: no kubeconfig at %s" % (tmp_path / ".kube" / "config")), run
     assert "-e kubeconfig=PATH" in errors[-1], run
-    assert "Preflight |" not in run.output, "preflight ran although the run had no cluster"
+    assert "Read the Infrastructure" not in run.output, "the first request was tried although the run had no cluster"
     assert cluster.audit_events(marker, user="ocpv-admin") == []
 
 
