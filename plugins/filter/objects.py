@@ -14,6 +14,7 @@ import copy
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
+from ansible_collections.ocpv.density.plugins.module_utils import profiles as _profiles
 from ansible_collections.ocpv.density.plugins.module_utils import quantity as _quantity
 
 
@@ -155,6 +156,14 @@ def quantity_mib(value):
         raise AnsibleFilterError("quantity_mib: %s" % (exc,))
 
 
+def hco_api_version(crd, known=None):
+    """The HyperConverged API version to talk (newest served one the collection knows); see
+    profiles.hco_api_version."""
+    if crd is not None and not isinstance(crd, (dict, list)):
+        raise AnsibleFilterError("hco_api_version: expects a CustomResourceDefinition, got %s" % type(crd).__name__)
+    return _profiles.hco_api_version(crd or {}, tuple(known) if known else _profiles.HCO_API_VERSIONS)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -164,4 +173,5 @@ class FilterModule(object):
             "merge_patch_apply": merge_patch_apply,
             "mcp_nodes": mcp_nodes,
             "quantity_mib": quantity_mib,
+            "hco_api_version": hco_api_version,
         }

@@ -106,3 +106,38 @@ def detect_profile(version, profiles=None, cnv_version=None):
         "no profile for OpenShift %s; set density_profile to one of: %s"
         % (version, describe(profiles))
     )
+
+
+# HyperConverged API versions the collection can talk, newest first: it writes
+# memoryOvercommitPercentage at the path of the version it reads (preflight_hco_paths).
+HCO_API_VERSIONS = ("v1", "v1beta1")
+
+
+def hco_api_version(crd, known=HCO_API_VERSIONS):
+    """The HyperConverged API version to use: of the versions in ``known`` that the CRD serves,
+    the newest (Kubernetes version priority: v1 before v1beta1), or '' when it serves none of them.
+
+    Never chosen by which version is *stored*: HCO release-1.18 (OpenShift Virtualization 4.22)
+    serves v1 and v1beta1 but stores v1beta1 (kubevirt/hyperconverged-cluster-operator
+    release-1.18 de5270c09, api/v1beta1/hyperconverged_types.go +kubebuilder:storageversion);
+    release-1.19 stores v1 (485f93528). HCO's conversion webhook translates between the two, so
+    the storage version says nothing about the path a client must write. ``crd`` is the CRD
+    object (or its ``spec.versions`` list).
+    """
+    versions = crd.get("spec", {}).get("versions") if isinstance(crd, dict) else crd
+    served = [v.get("name") for v in (versions or []) if isinstance(v, dict) and v.get("served", True)]
+    candidates = sorted((name for name in served if name in set(known)), key=_kube_version_priority)
+    return candidates[0] if candidates else ""
+
+
+_KUBE_VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def _kube_version_priority(name):
+    """Sort key, highest priority first, as Kubernetes orders API versions: GA before beta before
+    alpha, higher numbers first; names that do not look like a version last, alphabetically."""
+    match = _KUBE_VERSION_RE.match(name or "")
+    if not match:
+        return (1, 0, 0, 0, name or "")
+    stage = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
+    return (0, stage, -int(match.group(1)), -int(match.group(3) or 0), name)

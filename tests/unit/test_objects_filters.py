@@ -150,4 +150,5 @@ def test_quantity_mib():
 
 def test_filter_module_lists_every_filter():
     assert set(f.FilterModule().filters()) == {
-        "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib"}
+        "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib",
+        "hco_api_version"}

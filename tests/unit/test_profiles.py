@@ -87,3 +87,37 @@ def test_lookup():
     assert run_lookup("query('ocpv.density.profile', ocp_version='4.10.0', errors='ignore')")["msg"] == []
     failed = run_lookup("query('ocpv.density.profile', 'nope')")
     assert failed.get("failed") and "unknown profile 'nope'" in failed["msg"]
+
+
+# --- HyperConverged API version: chosen from the served versions, never from the stored one ----
+
+def _crd(*versions):
+    return {"spec": {"versions": [{"name": n, "served": served, "storage": storage} for n, served, storage in versions]}}
+
+
+@pytest.mark.parametrize("crd,expected", [
+    (_crd(("v1beta1", True, True)), "v1beta1"),                          # HCO <= 1.17
+    (_crd(("v1", True, False), ("v1beta1", True, True)), "v1"),          # HCO 1.18: v1 served, v1beta1 stored
+    (_crd(("v1", True, True), ("v1beta1", True, False)), "v1"),          # HCO 1.19+: v1 stored
+    (_crd(("v1", True, False), ("v1beta1", False, True)), "v1"),         # harness 4.22: v1beta1 stored, not served
+    (_crd(("v1", False, False), ("v1beta1", True, True)), "v1beta1"),    # v1 listed but not served
+    (_crd(("v2", True, True)), ""),                                      # nothing the collection knows
+    ({}, ""),
+], ids=["1.17", "1.18", "1.19", "harness-4.22", "v1-unserved", "unknown", "no-crd"])
+def test_hco_api_version_follows_the_served_versions(crd, expected):
+    assert p.hco_api_version(crd) == expected
+    assert p.hco_api_version(crd["spec"]["versions"] if crd else []) == expected
+
+
+def test_hco_api_version_ignores_the_storage_flag():
+    served_both = [("v1", True, False), ("v1beta1", True, True)]
+    flipped = [("v1", True, True), ("v1beta1", True, False)]
+    assert p.hco_api_version(_crd(*served_both)) == p.hco_api_version(_crd(*flipped)) == "v1"
+    assert p.hco_api_version(_crd(*served_both), known=("v1beta1",)) == "v1beta1"
+
+
+def test_hco_api_version_prefers_the_newest_whatever_the_order_of_known():
+    crd = _crd(("v1beta1", True, True), ("v1", True, False), ("v1alpha1", True, False))
+    assert p.hco_api_version(crd, known=["v1beta1", "v1", "v1alpha1"]) == "v1"
+    assert p.hco_api_version(crd, known=["v1alpha1", "v1beta1"]) == "v1beta1"
+    assert p.hco_api_version(_crd(("v1beta2", True, False), ("v1beta1", True, True)), known=["v1beta1", "v1beta2"]) == "v1beta2"
