@@ -82,15 +82,47 @@ def get_profile(name, profiles=None):
     return row
 
 
-def detect_profile(version, profiles=None, cnv_version=None):
+AUTOPILOT_SWAP_MACHINECONFIG = "90-worker-swap-online"
+AUTOPILOT_MANAGED_BY = ("platform.kubevirt.io/managed-by", "virt-platform-autopilot")
+
+
+def autopilot_swap_machineconfig(machineconfigs):
+    """Name of virt-platform-autopilot's swap MachineConfig among ``machineconfigs`` (API objects),
+    or ''. The autopilot's asset is named 90-worker-swap-online (virt-platform-autopilot
+    assets/active/machine-config/01-swap-enable.yaml.tpl); a MachineConfig the autopilot labels as
+    its own (platform.kubevirt.io/managed-by) that writes the kubelet drop-in directory counts too.
+    A MachineConfig being deleted does not count."""
+    for mc in machineconfigs or []:
+        meta = (mc or {}).get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        if meta.get("name") == AUTOPILOT_SWAP_MACHINECONFIG:
+            return meta["name"]
+        labels = meta.get("labels") or {}
+        files = (((mc.get("spec") or {}).get("config") or {}).get("storage") or {}).get("files") or []
+        if labels.get(AUTOPILOT_MANAGED_BY[0]) == AUTOPILOT_MANAGED_BY[1] and any(
+                str(f.get("path", "")).startswith("/etc/openshift/kubelet.conf.d/") for f in files):
+            return meta.get("name", "")
+    return ""
+
+
+def detect_profile(version, profiles=None, cnv_version=None, autopilot=False):
     """Return the automatic profile row for an OpenShift version ('4.16.3').
 
     ``cnv_version`` (the OpenShift Virtualization CSV's ``spec.version``, e.g. '4.20.2'), when
     known, must satisfy the row's ``cnv.min``: hco-managed needs HCO >= 1.16 (CNV 4.20), which
     deploys wasp-agent itself. A cluster whose OpenShift is upgraded but whose OpenShift
     Virtualization is not yet gets a message, not a silently wrong profile.
+
+    ``autopilot`` (virt-platform-autopilot's swap MachineConfig exists, see
+    autopilot_swap_machineconfig) picks the row with ``detect: autopilot`` whatever the version:
+    the cluster shows who manages swap, a version would only be a guess.
     """
     profiles = profiles if profiles is not None else load_profiles()
+    if autopilot:
+        for name, row in profiles.items():
+            if row.get("detect") == "autopilot":
+                return get_profile(name, profiles)
     minor = parse_minor(version)
     for name, row in profiles.items():
         if row.get("auto", True) and _in_range(minor, row):
