@@ -123,7 +123,6 @@ def test_hco_api_version_prefers_the_newest_whatever_the_order_of_known():
     assert p.hco_api_version(_crd(("v1beta2", True, False), ("v1beta1", True, True)), known=["v1beta1", "v1beta2"]) == "v1beta2"
 
 
-
 # --- the autopilot era: detected from virt-platform-autopilot's swap MachineConfig ------------
 
 AUTOPILOT_MC = {"metadata": {"name": "90-worker-swap-online",
