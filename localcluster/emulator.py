@@ -207,6 +207,67 @@ def merge_configs(mcs):
     return merged
 
 
+def file_conflicts(mcs):
+    """Files that more than one MachineConfig writes: [{path, winner, overridden}], the winner
+    being the last by name, as MCO's MergeMachineConfigs applies them (openshift/machine-config-
+    operator release-4.22 9027c94cd, pkg/controller/common/helpers.go: configs sorted by name,
+    Ignition merge replaces a file of the same path). The MCO says nothing about it; the
+    emulator records it in emulator/conflicts.json so the tests can."""
+    writers = {}
+    for mc in sorted(mcs, key=lambda m: m["metadata"]["name"]):
+        for f in dig(mc, "spec", "config", "storage", "files", default=[]) or []:
+            writers.setdefault(f["path"], []).append(mc["metadata"]["name"])
+    return [{"path": p, "winner": names[-1], "overridden": names[:-1]}
+            for p, names in sorted(writers.items()) if len(names) > 1]
+
+
+# The autopilot's swap MachineConfig, written for the harness after the upstream asset
+# (openshift-virtualization/virt-platform-autopilot assets/active/machine-config/
+# 01-swap-enable.yaml.tpl, 21af8c2e5 + 01-swap-enable/kubelet-90-swap.conf 53e3ba4fe): the
+# LimitedSwap drop-in at the path the collection's dropin-4.21 row also writes, and units that
+# only swapon storage that already exists (partition label OCPSWAP, file /var/tmp/ocpswap.file).
+# Its tuning scripts and slice drop-ins are left out (nothing here reads them).
+AUTOPILOT_SWAP_MC = "90-worker-swap-online"
+AUTOPILOT_SWAP_FILE = "/var/tmp/ocpswap.file"
+AUTOPILOT_MANAGED_BY = {"platform.kubevirt.io/managed-by": "virt-platform-autopilot"}
+AUTOPILOT_DISABLED_RESOURCES = "platform.kubevirt.io/disabled-resources"
+
+
+def autopilot_swap_machineconfig():
+    def swapon_unit(name, what, device, priority):
+        return {"name": name, "enabled": True, "contents": (
+            f"[Unit]\nDescription={what}\nConditionFirstBoot=no\nConditionPathExists={device}\n\n"
+            f"[Service]\nType=oneshot\nExecStart=/bin/sh -c \"grep -q '{device}' /proc/swaps || "
+            f"swapon --priority {priority} {device}\"\n\n[Install]\nRequiredBy=kubelet-dependencies.target\n")}
+    dropin = ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: false\n"
+              "memorySwap:\n  swapBehavior: LimitedSwap\n")
+    return {"apiVersion": MCFG, "kind": "MachineConfig",
+            "metadata": {"name": AUTOPILOT_SWAP_MC,
+                         "labels": {"machineconfiguration.openshift.io/role": "worker", **AUTOPILOT_MANAGED_BY}},
+            "spec": {"config": {"ignition": {"version": "3.5.0"},
+                                "storage": {"files": [{"path": f"{KUBELET_CONF_DIR}/90-swap.conf", "mode": 420, "overwrite": True,
+                                                       "contents": {"source": data_url(dropin)}}]},
+                                "systemd": {"units": [
+                                    swapon_unit("swap-disk-enable.service", "Enable swap", "/dev/disk/by-partlabel/OCPSWAP", 100),
+                                    swapon_unit("ocpswap-file-enable.service", "Enable OCP file swap", AUTOPILOT_SWAP_FILE, 10)]}}}}
+
+
+def autopilot_swap_wanted(hc, release):
+    """The autopilot manages swap (and HCO runs no wasp-agent) when the HyperConverged opts in
+    with platform.kubevirt.io/autopilot "true" or "swap-enable" (HCO >= 1.18, release-1.18
+    controllers/handlers/wasp-agent/daemonset.go), unless its disabled-resources annotation
+    lists the swap MachineConfig (the autopilot's documented opt-out of one resource)."""
+    values = (dig(hc, "metadata", "annotations", AUTOPILOT_ANNOTATION, default="") or "").split(",")
+    if release.hco < (1, 18) or not any(v.strip() in ("true", "swap-enable") for v in values):
+        return False
+    try:
+        disabled = yaml.safe_load(dig(hc, "metadata", "annotations", AUTOPILOT_DISABLED_RESOURCES, default="") or "") or []
+    except yaml.YAMLError:
+        disabled = []
+    return not any(isinstance(d, dict) and d.get("kind") == "MachineConfig" and d.get("name") == AUTOPILOT_SWAP_MC
+                   for d in disabled)
+
+
 def rendered_name(pool, merged_spec):
     """rendered-<pool>-<md5 of the merged spec> (MCO hashes the merged config the same way)."""
     digest = hashlib.md5(json.dumps(merged_spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -831,8 +892,9 @@ class Emulator:
     # --- MCO: render controller ----------------------------------------------------------------
     def sync_render(self, release, pools, mcs):
         """Merge each pool's MachineConfigs into rendered-<pool>-<hash> and retarget the pool
-        (also while paused: pausing only stops the node controller). True if anything changed."""
-        changed = False
+        (also while paused: pausing only stops the node controller). True if anything changed.
+        Files written by more than one of a pool's MachineConfigs go to emulator/conflicts.json."""
+        changed, conflicts = False, {}
         for pool in pools:
             name = pool["metadata"]["name"]
             selected = [mc for mc in mcs if selector_matches(dig(pool, "spec", "machineConfigSelector"), mc["metadata"].get("labels"))
@@ -845,8 +907,13 @@ class Emulator:
                 self.render_errors[name] = f"Failed to render configuration for pool {name}: " + "; ".join(errors)
                 continue
             self.render_errors.pop(name, None)
+            found = file_conflicts(selected)
+            if found:
+                conflicts[name] = found
             changed |= ensure_rendered(self.kube, pool, selected, existing={mc["metadata"]["name"] for mc in mcs},
                                        release_version=release.ocp_version)[1]
+        if conflicts != self._load_json("conflicts.json", {}):
+            atomic_write(self.state_dir / "conflicts.json", json.dumps(conflicts, indent=1, sort_keys=True))
         return changed
 
     # --- MCO: node controller + machine-config-daemon -----------------------------------------
@@ -1017,6 +1084,7 @@ class Emulator:
         autopilot = release.hco >= (1, 18) and any(
             v in ("true", "swap-enable") for v in (dig(hc, "metadata", "annotations", AUTOPILOT_ANNOTATION, default="") or "").split(","))
         want_wasp = release.hco_deploys_wasp and overcommit > 100 and not autopilot
+        self.sync_autopilot(hc, release)
         hco_ds = next((ds for ds in wasp_daemonsets if ds["metadata"]["namespace"] == HCO_NAMESPACE), None)
         if want_wasp:
             self.ensure_hco_wasp(hc, release, hco_ds)
@@ -1038,6 +1106,22 @@ class Emulator:
                   "versions": [{"name": "operator", "version": release.cnv_version}], "systemHealthStatus": "healthy"}
         if status_differs(status, hc.get("status")):
             self.kube.merge_patch(hc_path + "/status", {"status": status})
+
+    def sync_autopilot(self, hc, release):
+        """virt-platform-autopilot's swap MachineConfig: present while the HyperConverged opts in
+        (autopilot_swap_wanted), removed otherwise. UNSURE: upstream's behaviour on opt-out was
+        not read; removing what it manages is the assumption."""
+        mc_path = path(MCFG, "machineconfigs", AUTOPILOT_SWAP_MC)
+        current = self.kube.get(mc_path, default=None)
+        if autopilot_swap_wanted(hc, release):
+            desired = autopilot_swap_machineconfig()
+            if current is None or current.get("spec") != desired["spec"]:
+                self.kube.apply(path(MCFG, "machineconfigs"), desired)
+                log.info("autopilot: applied MachineConfig %s", AUTOPILOT_SWAP_MC)
+        elif current is not None and dig(current, "metadata", "labels", "platform.kubevirt.io/managed-by") == \
+                AUTOPILOT_MANAGED_BY["platform.kubevirt.io/managed-by"]:
+            self.kube.delete(mc_path)
+            log.info("autopilot: removed MachineConfig %s", AUTOPILOT_SWAP_MC)
 
     def ensure_hco_wasp(self, hc, release, current):
         """HCO >= 1.16 wasp-agent operands (controllers/handlers/wasp-agent), labelled for its cache."""

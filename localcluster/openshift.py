@@ -483,8 +483,8 @@ def _reset_virtualization(kube, rel):
     kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))
     crd = kube.get(path("apiextensions.k8s.io/v1", "customresourcedefinitions", HCO_CRD), default=None)
     wanted = hco_crd(rel)
-    if crd is None or [v["name"] for v in crd["spec"]["versions"] if v["storage"]] != \
-            [v["name"] for v in wanted["spec"]["versions"] if v["storage"]]:
+    if crd is None or [v["name"] for v in crd["spec"]["versions"] if v["served"]] != \
+            [v["name"] for v in wanted["spec"]["versions"] if v["served"]]:
         # A different variant: recreate the object under the new CRD (nothing to convert at reset).
         for hc_version in ("v1", "v1beta1"):  # 404 (gone, or version not served) is fine
             kube.delete(path(f"hco.kubevirt.io/{hc_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE))
@@ -508,14 +508,16 @@ def _replace_hco_crd(kube, wanted):
                                                                [v["name"] for v in wanted["spec"]["versions"] if v["storage"]]}})
     kube.apply(path("apiextensions.k8s.io/v1", "customresourcedefinitions"), wanted)
     wait_established(kube, HCO_CRD)
-    storage = next(v["name"] for v in wanted["spec"]["versions"] if v["storage"])
+    # The version clients use is the newest served one, not the storage version (4.22 stores
+    # v1beta1 and serves only v1 here, see crds/variants/hyperconvergeds-v1.yaml).
+    version = next(v["name"] for v in wanted["spec"]["versions"] if v["served"])
 
     def served():
         try:
-            return kube.list(path(f"hco.kubevirt.io/{storage}", "hyperconvergeds")) is not None
+            return kube.list(path(f"hco.kubevirt.io/{version}", "hyperconvergeds")) is not None
         except ApiError:
             return False
-    kube.wait(served, 30, what=f"hyperconvergeds.hco.kubevirt.io/{storage} to be served")
+    kube.wait(served, 30, what=f"hyperconvergeds.hco.kubevirt.io/{version} to be served")
 
 
 # =============================================================================================

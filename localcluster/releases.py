@@ -61,9 +61,17 @@ class Release:
 
     @property
     def hco_api_version(self):
-        """The HyperConverged version the emulated HCO (and the collection) must use, see
-        crds/variants/hyperconvergeds-v1.yaml for why there is exactly one per release."""
+        """The HyperConverged version the emulated HCO (and the collection) must use: the newest
+        one served (v1 from HCO 1.18), see crds/variants/hyperconvergeds-v1.yaml for why the
+        harness serves exactly one per release."""
         return "v1" if self.hco >= (1, 18) else "v1beta1"
+
+    @property
+    def hco_storage_version(self):
+        """The version the HyperConverged CRD stores: v1beta1 up to HCO 1.18 (4.22) although 1.18
+        serves v1; v1 from 1.19 (kubevirt/hyperconverged-cluster-operator release-1.18 de5270c09
+        api/v1beta1 +kubebuilder:storageversion; 485f93528 on release-1.19). No 4.23 row yet."""
+        return "v1" if self.hco >= (1, 19) else "v1beta1"
 
     @property
     def overcommit_path(self):

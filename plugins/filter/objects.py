@@ -15,6 +15,7 @@ import copy
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
 from ansible_collections.ocpv.density.plugins.module_utils import node_placement as _node_placement
+from ansible_collections.ocpv.density.plugins.module_utils import profiles as _profiles
 from ansible_collections.ocpv.density.plugins.module_utils import quantity as _quantity
 
 
@@ -165,6 +166,14 @@ def placement_excluded(nodes, placement):
         raise AnsibleFilterError("placement_excluded: %s" % (exc,))
 
 
+def hco_api_version(crd, known=None):
+    """The HyperConverged API version to talk (newest served one the collection knows); see
+    profiles.hco_api_version."""
+    if crd is not None and not isinstance(crd, (dict, list)):
+        raise AnsibleFilterError("hco_api_version: expects a CustomResourceDefinition, got %s" % type(crd).__name__)
+    return _profiles.hco_api_version(crd or {}, tuple(known) if known else _profiles.HCO_API_VERSIONS)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -175,4 +184,5 @@ class FilterModule(object):
             "mcp_nodes": mcp_nodes,
             "quantity_mib": quantity_mib,
             "placement_excluded": placement_excluded,
+            "hco_api_version": hco_api_version,
         }

@@ -34,6 +34,14 @@ options:
         row's C(cnv.min) when O(ocp_version) is given. Empty means unknown (not checked).
     type: str
     default: ""
+  machineconfigs:
+    description:
+      - MachineConfig objects of the cluster (at least virt-platform-autopilot's
+        C(90-worker-swap-online) when it exists). When they show the autopilot's swap
+        MachineConfig, O(ocp_version) picks the row whose C(detect) is V(autopilot), whatever the version.
+    type: list
+    elements: dict
+    default: []
   errors:
     description:
       - What to do when a name is unknown or no profile fits O(ocp_version). V(strict) fails with a
@@ -73,6 +81,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.ocpv.density.plugins.module_utils.profiles import (
     ProfileError,
+    autopilot_swap_machineconfig,
     detect_profile,
     get_profile,
     load_profiles,
@@ -84,6 +93,7 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         version = self.get_option("ocp_version")
         cnv_version = self.get_option("cnv_version") or None
+        autopilot = bool(autopilot_swap_machineconfig(self.get_option("machineconfigs") or []))
         strict = self.get_option("errors") == "strict"
         try:
             profiles = load_profiles()
@@ -92,7 +102,7 @@ class LookupModule(LookupBase):
         if terms:
             calls = [(get_profile, str(term)) for term in terms]
         elif version:
-            calls = [(lambda v, t: detect_profile(v, t, cnv_version=cnv_version), version)]
+            calls = [(lambda v, t: detect_profile(v, t, cnv_version=cnv_version, autopilot=autopilot), version)]
         else:
             calls = [(get_profile, name) for name in profiles]
         rows = []

@@ -82,15 +82,47 @@ def get_profile(name, profiles=None):
     return row
 
 
-def detect_profile(version, profiles=None, cnv_version=None):
+AUTOPILOT_SWAP_MACHINECONFIG = "90-worker-swap-online"
+AUTOPILOT_MANAGED_BY = ("platform.kubevirt.io/managed-by", "virt-platform-autopilot")
+
+
+def autopilot_swap_machineconfig(machineconfigs):
+    """Name of virt-platform-autopilot's swap MachineConfig among ``machineconfigs`` (API objects),
+    or ''. The autopilot's asset is named 90-worker-swap-online (virt-platform-autopilot
+    assets/active/machine-config/01-swap-enable.yaml.tpl); a MachineConfig the autopilot labels as
+    its own (platform.kubevirt.io/managed-by) that writes the kubelet drop-in directory counts too.
+    A MachineConfig being deleted does not count."""
+    for mc in machineconfigs or []:
+        meta = (mc or {}).get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        if meta.get("name") == AUTOPILOT_SWAP_MACHINECONFIG:
+            return meta["name"]
+        labels = meta.get("labels") or {}
+        files = (((mc.get("spec") or {}).get("config") or {}).get("storage") or {}).get("files") or []
+        if labels.get(AUTOPILOT_MANAGED_BY[0]) == AUTOPILOT_MANAGED_BY[1] and any(
+                str(f.get("path", "")).startswith("/etc/openshift/kubelet.conf.d/") for f in files):
+            return meta.get("name", "")
+    return ""
+
+
+def detect_profile(version, profiles=None, cnv_version=None, autopilot=False):
     """Return the automatic profile row for an OpenShift version ('4.16.3').
 
     ``cnv_version`` (the OpenShift Virtualization CSV's ``spec.version``, e.g. '4.20.2'), when
     known, must satisfy the row's ``cnv.min``: hco-managed needs HCO >= 1.16 (CNV 4.20), which
     deploys wasp-agent itself. A cluster whose OpenShift is upgraded but whose OpenShift
     Virtualization is not yet gets a message, not a silently wrong profile.
+
+    ``autopilot`` (virt-platform-autopilot's swap MachineConfig exists, see
+    autopilot_swap_machineconfig) picks the row with ``detect: autopilot`` whatever the version:
+    the cluster shows who manages swap, a version would only be a guess.
     """
     profiles = profiles if profiles is not None else load_profiles()
+    if autopilot:
+        for name, row in profiles.items():
+            if row.get("detect") == "autopilot":
+                return get_profile(name, profiles)
     minor = parse_minor(version)
     for name, row in profiles.items():
         if row.get("auto", True) and _in_range(minor, row):
@@ -106,6 +138,41 @@ def detect_profile(version, profiles=None, cnv_version=None):
         "no profile for OpenShift %s; set density_profile to one of: %s"
         % (version, describe(profiles))
     )
+
+
+# HyperConverged API versions the collection can talk, newest first: it writes
+# memoryOvercommitPercentage at the path of the version it reads (preflight_hco_paths).
+HCO_API_VERSIONS = ("v1", "v1beta1")
+
+
+def hco_api_version(crd, known=HCO_API_VERSIONS):
+    """The HyperConverged API version to use: of the versions in ``known`` that the CRD serves,
+    the newest (Kubernetes version priority: v1 before v1beta1), or '' when it serves none of them.
+
+    Never chosen by which version is *stored*: HCO release-1.18 (OpenShift Virtualization 4.22)
+    serves v1 and v1beta1 but stores v1beta1 (kubevirt/hyperconverged-cluster-operator
+    release-1.18 de5270c09, api/v1beta1/hyperconverged_types.go +kubebuilder:storageversion);
+    release-1.19 stores v1 (485f93528). HCO's conversion webhook translates between the two, so
+    the storage version says nothing about the path a client must write. ``crd`` is the CRD
+    object (or its ``spec.versions`` list).
+    """
+    versions = crd.get("spec", {}).get("versions") if isinstance(crd, dict) else crd
+    served = [v.get("name") for v in (versions or []) if isinstance(v, dict) and v.get("served", True)]
+    candidates = sorted((name for name in served if name in set(known)), key=_kube_version_priority)
+    return candidates[0] if candidates else ""
+
+
+_KUBE_VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def _kube_version_priority(name):
+    """Sort key, highest priority first, as Kubernetes orders API versions: GA before beta before
+    alpha, higher numbers first; names that do not look like a version last, alphabetically."""
+    match = _KUBE_VERSION_RE.match(name or "")
+    if not match:
+        return (1, 0, 0, 0, name or "")
+    stage = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
+    return (0, stage, -int(match.group(1)), -int(match.group(3) or 0), name)
 
 
 # CNV minor -> HCO release (HCO hack/config: CNV 4.16 ... 4.22 = HCO release-1.12 ... 1.18).

@@ -331,13 +331,18 @@ def test_dropin_fresh_and_native_refused_next_to_wasp(pcluster, tmp_path):
 
 
 def test_native_opt_in(pcluster, tmp_path):
-    """native on 4.22 with HCO's autopilot annotation (HCO deploys no wasp-agent): LimitedSwap
+    """native on 4.22 with HCO's autopilot annotation (HCO deploys no wasp-agent) and the
+    autopilot's swap MachineConfig opted out (disabled-resources): LimitedSwap
     drop-in, no wasp-agent anywhere, the alert in openshift-monitoring, verify passes on the
     rolled-out MachineConfig; rerun changed=0; absent restores the dump."""
     c = fresh(pcluster, "4.22")
     custom_api(c).patch_namespaced_custom_object("hco.kubevirt.io", "v1", "openshift-cnv", "hyperconvergeds",
                                                  "kubevirt-hyperconverged",
-                                                 {"metadata": {"annotations": {"platform.kubevirt.io/autopilot": "swap-enable"}}})
+                                                 {"metadata": {"annotations": {
+                                                     "platform.kubevirt.io/autopilot": "swap-enable",
+                                                     # the autopilot would write the same drop-in; opt it out of that one
+                                                     "platform.kubevirt.io/disabled-resources":
+                                                         "- kind: MachineConfig\n  name: 90-worker-swap-online\n"}}})
     before = dump(c)
     check = run_site(c, tmp_path, "overcommit=150", "density_profile=native", check=True, diff=True)
     assert check.rc == 0 and check.all_writes == [], describe_writes(check.all_writes) or check

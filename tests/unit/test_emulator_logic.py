@@ -330,7 +330,9 @@ def test_hco_crd_variant_per_release():
     def versions(release):
         return [(v["name"], v["served"], v["storage"]) for v in openshift.hco_crd(releases.get(release))["spec"]["versions"]]
     assert versions("4.21") == [("v1beta1", True, True)]
-    assert versions("4.22") == [("v1", True, True), ("v1beta1", False, False)]
+    # HCO 1.18 serves v1 and stores v1beta1 (release-1.18 de5270c09); v1beta1 unserved here (no webhook)
+    assert versions("4.22") == [("v1", True, False), ("v1beta1", False, True)]
+    assert [releases.get(r).hco_storage_version for r in ("4.21", "4.22")] == ["v1beta1", "v1beta1"]
 
     def minimum(release):
         spec = openshift.hco_crd(releases.get(release))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
@@ -397,3 +399,43 @@ def test_rules_load_only_where_platform_monitoring_reads(kind, namespace, monito
 def test_rule_alerts_lists_alert_names():
     obj = {"spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "1"}, {"record": "r", "expr": "1"}]}]}}
     assert emulator.rule_alerts(obj) == ["A"]
+
+
+# --- MCO merge of one path from two MachineConfigs; the emulated autopilot ---------------------
+
+def _mc(name, *paths):
+    return {"metadata": {"name": name}, "spec": {"config": {"ignition": {"version": "3.5.0"}, "storage": {
+        "files": [{"path": p, "contents": {"source": emulator.data_url(name)}} for p in paths]}}}}
+
+
+def test_a_later_name_wins_and_the_conflict_is_listed():
+    mcs = [_mc("90-worker-swap-online", "/etc/openshift/kubelet.conf.d/90-swap.conf"),
+           _mc("90-worker-swap", "/etc/openshift/kubelet.conf.d/90-swap.conf", "/etc/ocpv-density/swap.env")]
+    merged = emulator.merge_configs(mcs)
+    files = emulator.config_files(merged["config"])
+    assert files["/etc/openshift/kubelet.conf.d/90-swap.conf"] == "90-worker-swap-online"
+    assert emulator.file_conflicts(mcs) == [{"path": "/etc/openshift/kubelet.conf.d/90-swap.conf",
+                                             "winner": "90-worker-swap-online", "overridden": ["90-worker-swap"]}]
+    assert emulator.file_conflicts(mcs[1:]) == []
+
+
+@pytest.mark.parametrize("release,annotations,wanted", [
+    ("4.22", {"platform.kubevirt.io/autopilot": "true"}, True),
+    ("4.22", {"platform.kubevirt.io/autopilot": "foo, swap-enable"}, True),
+    ("4.22", {}, False),
+    ("4.21", {"platform.kubevirt.io/autopilot": "true"}, False),
+    ("4.22", {"platform.kubevirt.io/autopilot": "true",
+              "platform.kubevirt.io/disabled-resources": "- kind: MachineConfig\n  name: 90-worker-swap-online\n"}, False),
+    ("4.22", {"platform.kubevirt.io/autopilot": "true",
+              "platform.kubevirt.io/disabled-resources": "- kind: KubeDescheduler\n  name: cluster\n"}, True),
+])
+def test_the_autopilot_manages_swap_when_opted_in(release, annotations, wanted):
+    hc = {"metadata": {"annotations": annotations}}
+    assert emulator.autopilot_swap_wanted(hc, releases.get(release)) is wanted
+
+
+def test_the_autopilot_machineconfig_enables_only_existing_swap():
+    config = emulator.autopilot_swap_machineconfig()["spec"]["config"]
+    files = emulator.config_files(config)
+    assert "swapBehavior: LimitedSwap" in files["/etc/openshift/kubelet.conf.d/90-swap.conf"]
+    assert emulator.boot_swap(config, 16 * 1024 * 1024, None) == (0, None), "no swap storage: nothing to enable"

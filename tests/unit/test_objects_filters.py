@@ -151,7 +151,7 @@ def test_quantity_mib():
 def test_filter_module_lists_every_filter():
     assert set(f.FilterModule().filters()) == {
         "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib",
-        "placement_excluded"}
+        "placement_excluded", "hco_api_version"}
 
 
 def test_placement_excluded_filter_names_nodes_and_wraps_errors():

@@ -10,7 +10,8 @@ from ansible_collections.ocpv.density.plugins.module_utils import profiles as p
 
 def test_every_row_is_implemented_and_complete():
     for name, row in p.load_profiles().items():
-        assert row["implemented"] is True, name
+        # autopilot: data only until the swap role can write the file-only MachineConfig
+        assert row["implemented"] is (name != "autopilot"), name
         for key in ("provider", "volumes", "remove_manual", "exclusive"):
             assert key in row["wasp_agent"], (name, key)
         assert "kubelet_config_forbidden" in row and "cnv" in row, name
