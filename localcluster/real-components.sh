@@ -38,7 +38,8 @@ declare -A APT_EXTRACT=(
 
 local_tool_dir() {  # name -> cache directory for the current source
   local src="$REPO_ROOT/${LOCAL_GO_TOOLS[$1]}" hash
-  hash=$(cd "$src" && cat go.mod go.sum $(ls ./*.go | LC_ALL=C sort) | sha256sum | cut -c1-12)
+  hash=$(cd "$src" && { cat go.mod go.sum; find . -maxdepth 1 -name '*.go' -print0 | LC_ALL=C sort -z | xargs -0 cat; } \
+    | sha256sum | cut -c1-12)
   echo "$TOOLS_DIR/$1-$hash"
 }
 
@@ -52,7 +53,7 @@ if [ "${1:-}" = "--print-path" ]; then
   if [ -n "${LOCAL_GO_TOOLS[$name]:-}" ]; then
     found="$(local_tool_dir "$name")/$name"
   elif [ -n "${APT_EXTRACT[$name]:-}" ] || [ -n "${GO_TOOLS[$name]:-}" ]; then
-    found=$(ls -d "$TOOLS_DIR/$name"-*/"$name" 2>/dev/null | LC_ALL=C sort | tail -n 1)
+    found=$(find "$TOOLS_DIR" -mindepth 2 -maxdepth 2 -path "$TOOLS_DIR/$name-*/$name" 2>/dev/null | LC_ALL=C sort | tail -n 1)
   else
     echo "real-components: unknown tool $name" >&2; exit 2
   fi
