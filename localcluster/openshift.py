@@ -39,7 +39,8 @@ CRD_DIR = Path(__file__).resolve().parent / "crds"
 # Upstream CRDs (copies with their sources in upstream/SOURCES.md) are installed instead of the
 # project's own of the same name; the project's own (crds/*.yaml) only where no copy exists.
 UPSTREAM_CRD_DIR = CRD_DIR / "upstream"
-HCO_V1_STORAGE_CRD = UPSTREAM_CRD_DIR / "variants" / "hyperconvergeds.hco.kubevirt.io.main-v1-storage.yaml"
+HCO_CRD_1_18 = UPSTREAM_CRD_DIR / "variants" / "hyperconvergeds.hco.kubevirt.io.release-1.18.yaml"
+HCO_CRD_MAIN = UPSTREAM_CRD_DIR / "variants" / "hyperconvergeds.hco.kubevirt.io.main-v1-storage.yaml"
 MCO_CRDS = ("machineconfigs", "machineconfigpools", "kubeletconfigs", "containerruntimeconfigs")
 HCO_CRD = "hyperconvergeds.hco.kubevirt.io"
 NAMESPACES = {  # name -> labels, as on OpenShift
@@ -104,16 +105,24 @@ def crd_bodies(rel, topology):
     return bodies + [hco_crd(rel)]
 
 
+def hco_crd_file(rel):
+    """The upstream HyperConverged CRD of this release's HCO: release-1.17 (v1beta1 only) up to
+    HCO 1.17, release-1.18 (v1 served, v1beta1 storage) for 1.18, main (HCO 1.20: v1 storage)
+    after that (upstream/SOURCES.md)."""
+    if rel.hco <= (1, 17):
+        return crd_files()[HCO_CRD]
+    return HCO_CRD_1_18 if rel.hco == (1, 18) else HCO_CRD_MAIN
+
+
 def hco_crd(rel):
-    """The HyperConverged CRD as this release's HCO ships it (see releases.hco_api_version):
-    upstream release-1.17 (v1beta1 only) or main (v1 storage), with the two harness changes
-    upstream/SOURCES.md lists: the release's overcommit minimum, and v1beta1 not served beside a
-    v1 storage version (no conversion webhook on a bare API server)."""
-    v1_storage = rel.hco_api_version == "v1"
-    crd = load_crd(HCO_V1_STORAGE_CRD if v1_storage else crd_files()[HCO_CRD])
+    """The HyperConverged CRD as this release's HCO ships it, with the harness changes
+    upstream/SOURCES.md lists: the release's overcommit minimum, and only the release's API
+    version (releases.hco_api_version) served and stored. The real CRD serves the others
+    through HCO's conversion webhook, which a bare API server lacks (conversion None would store
+    the object under the other version's schema and prune the overcommit)."""
+    crd = load_crd(hco_crd_file(rel))
     for version in crd["spec"]["versions"]:
-        if v1_storage and version["name"] != "v1":
-            version["served"] = False
+        version["served"] = version["storage"] = version["name"] == rel.hco_api_version
         spec = dig(version, "schema", "openAPIV3Schema", "properties", "spec", "properties") or {}
         for density in (dig(spec, "higherWorkloadDensity"),
                         dig(spec, "virtualization", "properties", "higherWorkloadDensity")):

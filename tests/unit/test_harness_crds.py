@@ -66,19 +66,19 @@ def test_every_upstream_copy_is_named_in_sources():
         assert re.search(r'^\| %s \|' % re.escape(name), sources, re.M), name
 
 
-@pytest.mark.parametrize('release', releases.SUPPORTED)
-def test_hyperconverged_variant_per_release(release):
+@pytest.mark.parametrize('release,file', [
+    ('4.16', HCO + '.yaml'), ('4.21', HCO + '.yaml'),            # HCO 1.12 .. 1.17: release-1.17
+    ('4.22', 'variants/' + HCO + '.release-1.18.yaml'),         # HCO 1.18
+])
+def test_hyperconverged_variant_per_release(release, file):
     rel = releases.get(release)
     crd = openshift.hco_crd(rel)
-    v1_storage = rel.hco_api_version == 'v1'
-    expected = load('variants', HCO + '.main-v1-storage.yaml') if v1_storage else load(HCO + '.yaml')
-    served = {v['name']: v['served'] for v in crd['spec']['versions']}
-    storage = [v['name'] for v in crd['spec']['versions'] if v['storage']]
-    assert storage == [rel.hco_api_version]
-    assert served == ({'v1': True, 'v1beta1': False} if v1_storage else {'v1beta1': True})
-    # Undo the two documented changes: the rest is upstream's file as it is.
+    expected = load(*file.split('/'))
+    versions = {v['name']: (v['served'], v['storage']) for v in crd['spec']['versions']}
+    assert versions == {v['name']: (v['name'] == rel.hco_api_version,) * 2 for v in expected['spec']['versions']}
+    # Undo the documented changes: the rest is upstream's file as it is.
     for version, original in zip(crd['spec']['versions'], expected['spec']['versions']):
-        version['served'] = original['served']
+        version['served'], version['storage'] = original['served'], original['storage']
         spec = version['schema']['openAPIV3Schema']['properties']['spec']['properties']
         for density in (spec.get('higherWorkloadDensity'),
                         spec.get('virtualization', {}).get('properties', {}).get('higherWorkloadDensity')):
@@ -86,6 +86,13 @@ def test_hyperconverged_variant_per_release(release):
                 assert density['properties']['memoryOvercommitPercentage']['minimum'] == rel.overcommit_minimum
                 density['properties']['memoryOvercommitPercentage']['minimum'] = 10
     assert crd == expected
+
+
+def test_every_release_has_its_api_version_served():
+    for name in releases.SUPPORTED:
+        rel = releases.get(name)
+        served = [v['name'] for v in openshift.hco_crd(rel)['spec']['versions'] if v['served']]
+        assert served == [rel.hco_api_version], name
 
 
 def test_no_absolute_paths_in_the_crd_install():
