@@ -1094,6 +1094,10 @@ def main(argv=None):
                    help="how long an emulated node reboot takes")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+    try:  # the MCO emulation judges Ignition with it: refuse to start without it
+        log.info("ignition validator: %s", realtools.tool("ignition-validate"))
+    except RuntimeError as e:
+        sys.exit(f"emulator: {e}")
     emulator = Emulator(Kube(args.kubeconfig), args.run_dir, args.topology, args.reboot_seconds)
     (emulator.state_dir / "ready").unlink(missing_ok=True)
     run(emulator, args.interval, args.idle_interval)
