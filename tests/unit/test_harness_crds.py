@@ -34,8 +34,6 @@ def load(*parts):
     return openshift.load_crd(Path(UPSTREAM, *parts))
 
 
-
-
 @pytest.mark.parametrize('release', releases.SUPPORTED)
 @pytest.mark.parametrize('topology', ['ha', 'hcp'])
 def test_upstream_copies_are_installed_as_they_are(release, topology):

@@ -159,13 +159,15 @@ CASES = [(p, s) for p in ALERTING_PROFILES
 @pytest.mark.parametrize('profile,scenario', CASES)
 def test_alert_fires_only_for_a_swapping_node(tmp_path, profile, scenario):
     """Seen to fail on broken inputs: with the threshold `> 200` raised to `> 400` in
-    NodeHighSwapActivity, "in and out 300 pages/s" stayed silent (promtool: "got:[]"); with `> 0` turned into `< 0` in NodeSwapping, the swapping scenarios stayed silent."""
+    NodeHighSwapActivity, "in and out 300 pages/s" stayed silent (promtool: "got:[]"); with
+    `> 0` turned into `< 0` in NodeSwapping, the swapping scenarios stayed silent."""
     doc = rendered_rules(profile)
     rule = doc['spec']['groups'][0]['rules'][0]
     inputs, value = SCENARIOS[rule['alert']][scenario]
     labels = dict(NODE, **(rule.get('labels') or {}))
-    expected = [] if value is None else [{'exp_labels': labels,
-                                           'exp_annotations': expected_annotations(rule, labels, value)}]
+    expected = []
+    if value is not None:
+        expected = [{'exp_labels': labels, 'exp_annotations': expected_annotations(rule, labels, value)}]
     write_rule_file(tmp_path, doc['spec']['groups'])
     with open(os.path.join(str(tmp_path), 'test.yml'), 'w') as f:
         yaml.safe_dump({'rule_files': ['rules.yml'], 'evaluation_interval': '%ds' % SCRAPE,
