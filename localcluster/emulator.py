@@ -41,9 +41,10 @@ from pathlib import Path
 import yaml
 
 try:  # imported as localcluster.emulator (tests) or run as a script from localcluster/
-    from . import releases
+    from . import realtools, releases
     from .kubeapi import ApiError, Kube, path
 except ImportError:
+    import realtools
     import releases
     from kubeapi import ApiError, Kube, path
 
@@ -157,17 +158,27 @@ def parse_ignition_version(text):
 
 
 def ignition_error(config, ignition_max):
-    """Why MCO would refuse this Ignition config, or None. MCO parses 2.2.0 and 3.0.0 up to the
-    newest spec it vendors (release.ignition_max)."""
+    """Why MCO would refuse this Ignition config, or None. Spec 3 configs are judged by Ignition's
+    own parser and validator, the library MCO vendors (github.com/coreos/ignition/v2 v2.20.0,
+    openshift/machine-config-operator release-4.19..4.22 go.mod; common/helpers.go
+    IgnParseWrapper + ValidateIgnition), parsing up to release.ignition_max. Spec 2 configs (MCO
+    parses them with the older github.com/coreos/ignition v0.35.0, not built here) only pass the
+    version check: 2.2.0 is accepted. UNSURE: 4.16-4.18's MCO vendored an older v2 release; the
+    validator uses v2.20.0's config/v3_4 package for them."""
+    if config is None:  # no spec.config at all: MCO's ValidateMachineConfig skips it
+        return None
     try:
         version = parse_ignition_version(dig(config, "ignition", "version"))
-    except ValueError as e:
-        return f"parsing Ignition config failed: {e}"
-    if version != (2, 2, 0) and not (3, 0, 0) <= version <= ignition_max:
+    except ValueError:
+        version = None
+    if version is not None and version[0] == 2:
+        if version == (2, 2, 0):
+            return None
         supported = ".".join(map(str, ignition_max))
         return (f"parsing Ignition config failed: unsupported config version "
                 f"{'.'.join(map(str, version))} (newest supported: {supported})")
-    return None
+    spec = f"{ignition_max[0]}.{ignition_max[1]}"
+    return realtools.ignition_errors([(config if isinstance(config, dict) else {}, spec)])[0]
 
 
 def merge_configs(mcs):
@@ -899,8 +910,12 @@ class Emulator:
             name = pool["metadata"]["name"]
             selected = [mc for mc in mcs if selector_matches(dig(pool, "spec", "machineConfigSelector"), mc["metadata"].get("labels"))
                         and not mc["metadata"].get("deletionTimestamp")]
-            errors = [f"{mc['metadata']['name']}: {err}" for mc in selected
-                      if (err := ignition_error(dig(mc, "spec", "config"), release.ignition_max))]
+            # MCO validates the pool's configs sorted by name and fails on the first invalid one
+            # (release-4.21 db84d8368 render_controller.go syncMachineConfigPool,
+            # generateRenderedMachineConfig; the message is syncFailingStatus').
+            errors = [f"could not generate rendered MachineConfig: {err}"
+                      for mc in sorted(selected, key=lambda m: m["metadata"]["name"])
+                      if (err := ignition_error(dig(mc, "spec", "config"), release.ignition_max))][:1]
             if not selected:
                 errors = [f"no MachineConfigs found matching selector for pool {name}"]
             if errors:
@@ -1429,6 +1444,10 @@ def main(argv=None):
                    help="how long an emulated node reboot takes")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+    try:  # the MCO emulation judges Ignition with it: refuse to start without it
+        log.info("ignition validator: %s", realtools.tool("ignition-validate"))
+    except RuntimeError as e:
+        sys.exit(f"emulator: {e}")
     emulator = Emulator(Kube(args.kubeconfig), args.run_dir, args.topology, args.reboot_seconds)
     (emulator.state_dir / "ready").unlink(missing_ok=True)
     run(emulator, args.interval, args.idle_interval)

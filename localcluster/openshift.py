@@ -1,6 +1,6 @@
-"""OpenShift on top of the local Kubernetes control plane: the API (CRDs in crds/), the objects a
-fresh OpenShift + OpenShift Virtualization cluster has (seeds), and the moves tests need between
-scenarios.
+"""OpenShift on top of the local Kubernetes control plane: the API (CRDs: upstream copies in
+crds/upstream/, the project's own in crds/ where none exists), the objects a fresh OpenShift +
+OpenShift Virtualization cluster has (seeds), and the moves tests need between scenarios.
 
     install(kubeconfig, run_dir, release, topology)   CRDs + seed objects, settled
     reset(kubeconfig, run_dir, release=None)          back to the seeded state, without a restart
@@ -37,6 +37,11 @@ except ImportError:
     from kubeapi import ApiError, Kube, path
 
 CRD_DIR = Path(__file__).resolve().parent / "crds"
+# Upstream CRDs (copies with their sources in upstream/SOURCES.md) are installed instead of the
+# project's own of the same name; the project's own (crds/*.yaml) only where no copy exists.
+UPSTREAM_CRD_DIR = CRD_DIR / "upstream"
+HCO_CRD_1_18 = UPSTREAM_CRD_DIR / "variants" / "hyperconvergeds.hco.kubevirt.io.release-1.18.yaml"
+HCO_CRD_MAIN = UPSTREAM_CRD_DIR / "variants" / "hyperconvergeds.hco.kubevirt.io.main-v1-storage.yaml"
 MCO_CRDS = ("machineconfigs", "machineconfigpools", "kubeletconfigs", "containerruntimeconfigs")
 HCO_CRD = "hyperconvergeds.hco.kubevirt.io"
 NAMESPACES = {  # name -> labels, as on OpenShift
@@ -74,26 +79,62 @@ def install(kubeconfig, run_dir, release=releases.DEFAULT, topology="ha"):
     settle(kube, run_dir, topology)
 
 
+def crd_files():
+    """name -> file of every CRD the harness installs (HyperConverged: its v1beta1-storage file;
+    hco_crd() picks the release's variant): upstream copies first, the project's own for the
+    rest."""
+    files = {}
+    for file in sorted(CRD_DIR.glob("*.yaml")) + sorted(UPSTREAM_CRD_DIR.glob("*.yaml")):
+        files[file.name[:-len(".yaml")]] = file  # an upstream copy replaces an own file
+    return files
+
+
+def load_crd(file):
+    """One CRD file (the upstream ones are up to 0.7 MB: libyaml's loader when there is one)."""
+    return yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def crd_bodies(rel, topology):
     """The CRDs for this release and topology (HCP has no MCO, so no MCO CRDs)."""
     bodies = []
-    for file in sorted(CRD_DIR.glob("*.yaml")):
-        if topology == "hcp" and file.name.split(".")[0] in MCO_CRDS:
+    for name, file in sorted(crd_files().items()):
+        if topology == "hcp" and name.split(".")[0] in MCO_CRDS:
             continue
-        if file.name.startswith(HCO_CRD):
+        if name == HCO_CRD:
             continue
-        bodies.append(yaml.safe_load(file.read_text()))
+        bodies.append(load_crd(file))
     return bodies + [hco_crd(rel)]
 
 
+def hco_crd_file(rel):
+    """The upstream HyperConverged CRD of this release's HCO: release-1.17 (v1beta1 only) up to
+    HCO 1.17, release-1.18 (v1 served, v1beta1 storage) for 1.18, main (HCO 1.20: v1 storage)
+    after that (upstream/SOURCES.md)."""
+    if rel.hco <= (1, 17):
+        return crd_files()[HCO_CRD]
+    return HCO_CRD_1_18 if rel.hco == (1, 18) else HCO_CRD_MAIN
+
+
 def hco_crd(rel):
-    """The HyperConverged CRD as this release's HCO ships it (see releases.hco_api_version)."""
-    file = CRD_DIR / ("variants/hyperconvergeds-v1.yaml" if rel.hco_api_version == "v1" else f"{HCO_CRD}.yaml")
-    crd = yaml.safe_load(file.read_text())
+    """The HyperConverged CRD as this release's HCO ships it, with the harness changes
+    upstream/SOURCES.md lists: the release's overcommit minimum, and only the release's API
+    version (releases.hco_api_version) served. The storage version is upstream's
+    (releases.hco_storage_version: v1beta1 up to HCO 1.18 although 1.18 serves v1). The real CRD
+    serves the others through HCO's conversion webhook, which a bare API server lacks; so where
+    the stored version is not the served one (4.22), the stored version's spec keeps unknown
+    fields, as HCO's lossless conversion would, instead of pruning the v1 fields (overcommit
+    included) to the v1beta1 schema."""
+    crd = load_crd(hco_crd_file(rel))
     for version in crd["spec"]["versions"]:
-        density = dig(version, "schema", "openAPIV3Schema", "properties", "spec", "properties", "higherWorkloadDensity")
-        if density:
-            density["properties"]["memoryOvercommitPercentage"]["minimum"] = rel.overcommit_minimum
+        version["served"] = version["name"] == rel.hco_api_version
+        version["storage"] = version["name"] == rel.hco_storage_version
+        if version["storage"] and not version["served"]:
+            dig(version, "schema", "openAPIV3Schema", "properties", "spec")["x-kubernetes-preserve-unknown-fields"] = True
+        spec = dig(version, "schema", "openAPIV3Schema", "properties", "spec", "properties") or {}
+        for density in (dig(spec, "higherWorkloadDensity"),
+                        dig(spec, "virtualization", "properties", "higherWorkloadDensity")):
+            if density:
+                density["properties"]["memoryOvercommitPercentage"]["minimum"] = rel.overcommit_minimum
     return crd
 
 
@@ -509,7 +550,7 @@ def _replace_hco_crd(kube, wanted):
     kube.apply(path("apiextensions.k8s.io/v1", "customresourcedefinitions"), wanted)
     wait_established(kube, HCO_CRD)
     # The version clients use is the newest served one, not the storage version (4.22 stores
-    # v1beta1 and serves only v1 here, see crds/variants/hyperconvergeds-v1.yaml).
+    # v1beta1 and serves only v1 here, see hco_crd()).
     version = next(v["name"] for v in wanted["spec"]["versions"] if v["served"])
 
     def served():
@@ -610,13 +651,22 @@ def _finish_upgrade(kube, old, new, run_dir, cv_status=None):
             hc = kube.get(old_path, default=None)
             overcommit = dig(hc, *old.overcommit_path)
             _replace_hco_crd(kube, hco_crd(new))
-            if hc is not None and overcommit is not None:
-                patch = {}
-                cursor = patch
-                for key in new.overcommit_path[:-1]:
-                    cursor = cursor.setdefault(key, {})
-                cursor[new.overcommit_path[-1]] = overcommit
-                kube.merge_patch(path(f"hco.kubevirt.io/{new.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE), patch)
+            if hc is not None:
+                # HCO's conversion webhook would rewrite the whole spec into the new version's
+                # shape; without it the stored v1beta1 spec (e.g. featureGates as an object, an
+                # array in upstream's v1) fails the v1 schema on every write. The harness
+                # replaces the spec: the new version's defaults plus the overcommit, the only
+                # field the collection sets.
+                new_path = path(f"hco.kubevirt.io/{new.hco_api_version}", "hyperconvergeds", HCO_NAME, HCO_NAMESPACE)
+                current = kube.get(new_path)
+                spec = {}
+                if overcommit is not None:
+                    cursor = spec
+                    for key in new.overcommit_path[1:-1]:
+                        cursor = cursor.setdefault(key, {})
+                    cursor[new.overcommit_path[-1]] = overcommit
+                kube.replace(new_path, {"apiVersion": f"hco.kubevirt.io/{new.hco_api_version}", "kind": "HyperConverged",
+                                        "metadata": current["metadata"], "spec": spec})
         elif new.overcommit_minimum != old.overcommit_minimum:
             kube.apply(path("apiextensions.k8s.io/v1", "customresourcedefinitions"), hco_crd(new))
         seed_csv(kube, new, replaces=old.csv_name)

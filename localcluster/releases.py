@@ -62,8 +62,8 @@ class Release:
     @property
     def hco_api_version(self):
         """The HyperConverged version the emulated HCO (and the collection) must use: the newest
-        one served (v1 from HCO 1.18), see crds/variants/hyperconvergeds-v1.yaml for why the
-        harness serves exactly one per release."""
+        one served (v1 from HCO 1.18), see openshift.hco_crd() for why the harness serves exactly
+        one per release."""
         return "v1" if self.hco >= (1, 18) else "v1beta1"
 
     @property

@@ -49,6 +49,7 @@ CHECKS = (
     # that the kubeconfig file exists: playbooks/tasks/cluster_target.yml, before anything runs
     {"var": "kubeconfig", "kind": "text", "empty": True},
     {"var": "context", "kind": "text", "empty": True},
+    {"var": "preflight_kubeconfig", "kind": "text", "empty": True},
     # namespace
     {"var": "namespace_name", "kind": "dns_label"},
     {"var": "namespace_service_account", "kind": "dns_subdomain"},

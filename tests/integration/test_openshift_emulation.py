@@ -241,6 +241,28 @@ def test_invalid_ignition_is_render_degraded_and_not_rolled_out(fresh):
     assert oc.counters()["reboots"] == {}
 
 
+def test_ignition_library_errors_degrade_the_pool_with_its_message(fresh):
+    """A MachineConfig whose version the emulator accepts but whose content Ignition's own
+    validator (github.com/coreos/ignition/v2 v2.20.0, localcluster/ignition-validate) refuses:
+    MCO's render controller (openshift/machine-config-operator release-4.21 db84d8368,
+    pkg/controller/render/render_controller.go syncFailingStatus + common/helpers.go
+    ValidateIgnition) sets RenderDegraded with "Failed to render configuration for pool worker:
+    invalid ignition V3 config found: ..." and renders nothing. Seen to fail on the emulator's
+    own version-only ignition_error(): the relative path rolled out."""
+    oc = fresh
+    before = oc.pool()["spec"]["configuration"]["name"]
+    oc.create_mc("50-worker-relative", files=[("etc/relative", "x")])
+    oc.wait(lambda: oc.conditions()["RenderDegraded"]["status"] == "True", what="RenderDegraded")
+    message = oc.conditions()["RenderDegraded"]["message"]
+    assert message.startswith("Failed to render configuration for pool worker: "), message
+    assert "path not absolute" in message, message
+    assert oc.conditions()["Degraded"]["message"] == message
+    assert oc.pool()["spec"]["configuration"]["name"] == before
+    oc.kube.delete(path(MCFG, "machineconfigs", "50-worker-relative"))
+    oc.wait(lambda: oc.conditions()["Degraded"]["status"] == "False", what="recovery")
+    assert oc.counters()["reboots"] == {}
+
+
 def test_kubeletconfig_becomes_generated_machineconfig(fresh):
     oc = fresh
     before = oc.pool()["spec"]["configuration"]["name"]

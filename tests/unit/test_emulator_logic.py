@@ -72,6 +72,21 @@ def test_ignition_version_support_per_release(release, version, ok):
     assert (error is None) is ok, error
 
 
+@pytest.mark.parametrize("release,config,expected", [
+    ("4.16", {"storage": {"files": [{"path": "etc/x"}]}}, "path not absolute"),
+    ("4.22", {"systemd": {"units": [{"name": "swap", "contents": "[Unit]"}]}}, "invalid systemd unit extension"),
+    ("4.22", {"storage": {"files": [{"path": "/etc/x", "mode": 0o4755}]}}, "invalid mode 04755 for /etc/x"),
+    ("4.16", {"storage": {"files": [{"path": "/etc/x", "contents": {"source": "no-scheme"}}]}}, "invalid url"),
+])
+def test_ignition_library_judges_the_content(release, config, expected):
+    """Ignition's own validator (localcluster/ignition-validate, coreos/ignition/v2 v2.20.0 as
+    MCO vendors it) refuses content a version check lets through. Seen to fail on the emulator's
+    own version-only ignition_error() (it returned None for all four)."""
+    version = ".".join(map(str, releases.get(release).ignition_max))
+    error = emulator.ignition_error({"ignition": {"version": version}, **config}, releases.get(release).ignition_max)
+    assert error is not None and expected in error, error
+
+
 # --- pool membership ---------------------------------------------------------------------------
 
 POOLS = [openshift.seed_pool("master"), openshift.seed_pool("worker"),
