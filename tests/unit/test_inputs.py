@@ -300,7 +300,8 @@ PLAYBOOK = """
 
 # A valid value, different from the default, for every checked variable.
 VALID = {
-    "overcommit": 150, "preflight_hco_name": "hc", "kubeconfig": "/tmp/kubeconfig", "context": "admin", "preflight_kubeconfig": "/tmp/kubeconfig", "preflight_refuse_unknown_variables": True,
+    "overcommit": 150, "preflight_hco_name": "hc", "preflight_refuse_unknown_variables": True,
+    "kubeconfig": "/tmp/kubeconfig", "context": "admin", "preflight_kubeconfig": "/tmp/kubeconfig",
     "namespace_name": "density", "namespace_service_account": "agent", "namespace_cluster_role": "my-role",
     "namespace_cluster_admin_binding": "my-binding", "namespace_scc": "privileged", "namespace_deploy": True,
     "wasp_agent_namespace": "density", "wasp_agent_service_account": "agent",
