@@ -9,6 +9,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
+import os
 import re
 
 AUTOMATION_CLUSTERROLE = 'ocpv-density-automation'  # rbac/automation-clusterrole.yml
@@ -91,8 +92,6 @@ def cluster_target_problem(env, kubeconfig='', context='', exists=None):
 
     ``env`` is the controller's environment, ``kubeconfig`` / ``context`` the run's variables of
     those names, ``exists`` a path test (os.path.exists; injected for the tests)."""
-    import os
-
     exists = exists or os.path.exists
     kubeconfig = kubeconfig or env.get('K8S_AUTH_KUBECONFIG') or ''
     context = context or env.get('K8S_AUTH_CONTEXT') or ''

@@ -57,13 +57,18 @@ def _in_range(minor, row):
     return True
 
 
+def _releases(row):
+    """The row's OpenShift minors as people write them: 4.16, 4.17-4.19, 4.21+."""
+    bounds = row.get("ocp") or {}
+    low, high = bounds.get("min") or "", bounds.get("max") or ""
+    return low if low == high else ("%s+" % low if not high else "%s-%s" % (low, high))
+
+
 def describe(profiles):
     """One line per profile, for error messages."""
     lines = []
     for name, row in profiles.items():
-        bounds = row.get("ocp") or {}
-        low, high = bounds.get("min") or "", bounds.get("max") or ""
-        span = low if low == high else ("%s+" % low if not high else "%s-%s" % (low, high))
+        span = _releases(row)
         if not row.get("auto", True):
             span += ", explicit only"
         lines.append("%s (OpenShift %s): %s" % (name, span, row.get("description", "")))
@@ -181,10 +186,7 @@ def _hco_release(cnv_minor):
 
 
 def _span(row):
-    bounds = row.get("ocp") or {}
-    low, high = bounds.get("min") or "", bounds.get("max") or ""
-    span = low if low == high else ("%s+" % low if not high else "%s-%s" % (low, high))
-    return span + ("" if row.get("auto", True) else " (explicit only)")
+    return _releases(row) + ("" if row.get("auto", True) else " (explicit only)")
 
 
 _PROVIDERS = {"collection": "this collection (ns `wasp`)", "hco": "HCO (`openshift-cnv`)", "none": "none"}
