@@ -25,6 +25,7 @@ class Cluster:
     def __init__(self, info):
         self.info = info
         self.started = info.started  # this process started it (reset() refreshes info, not this)
+        self.home_release = info.release  # what reset() without a release goes back to
 
     # --- plain attributes ---------------------------------------------------------------------
     name = property(lambda self: self.info.name)
@@ -58,8 +59,11 @@ class Cluster:
                         ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", **extra)
 
     def reset(self, release=None):
-        """Back to the seeded OpenShift state (optionally another release), without a restart."""
-        self.info = localcluster.reset(self.name, release)
+        """Back to the seeded OpenShift state, without a restart: at `release`, or else at the
+        release the cluster had when this object was made. A test that resets a shared cluster to
+        another release and then calls reset() in its `finally` so hands it back as it found it
+        (the Molecule scenario once ran on a 4.17 cluster a test before it had left behind)."""
+        self.info = localcluster.reset(self.name, release or self.home_release)
         return self
 
     # --- audit log ------------------------------------------------------------------------------

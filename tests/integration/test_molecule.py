@@ -30,7 +30,8 @@ def pool_settled(cluster, name="worker"):
 
 @pytest.fixture
 def fresh_cluster(cluster):
-    cluster.reset()
+    # The scenarios' verify.yml asserts the tp-4.16 objects (image tag, KubeletConfig keys).
+    cluster.reset("4.16")
     wait_for(lambda: pool_settled(cluster), timeout=120, what="the worker pool to settle after reset")
     yield cluster
     cluster.reset()
