@@ -2,7 +2,7 @@
 first request (the kubeconfig points at a closed port, so a request would fail the run with a
 connection error instead of the message). Each variant is either refused in one sentence naming the
 variable, with nothing written, or rendered into objects that validate against the upstream CRDs
-(../shared/crds, a structural check of each object's schema with jsonschema) and Kubernetes' own
+(localcluster/crds/upstream, a structural check of each object's schema with jsonschema) and Kubernetes' own
 name and label rules.
 
 Oracle for names and labels: the kubernetes Python client has no name validators, so the rules of
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CRDS = ROOT.parent / "shared" / "crds"
+CRDS = ROOT / "localcluster" / "crds" / "upstream"  # in the checkout, with SOURCES.md
 
 _LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SUBDOMAIN = _LABEL + r"(\." + _LABEL + ")*"
@@ -56,12 +56,18 @@ def crd_schemas():
     return schemas
 
 
-SCHEMAS = crd_schemas() if CRDS.is_dir() else {}
+SCHEMAS = crd_schemas()
+
+
+def test_the_upstream_crd_schemas_are_read():
+    """check_object judges kinds it has a schema for: without these it would judge none of ours."""
+    kinds = {kind for _version, kind in SCHEMAS}
+    assert {"MachineConfig", "KubeletConfig", "HyperConverged", "AlertingRule", "PrometheusRule"} <= kinds, kinds
 
 
 def check_object(obj):
     """The object is one the API server would take: names and labels by Kubernetes' rules, and
-    the CRD schema of its kind (when the kind is a CRD of ../shared/crds)."""
+    the CRD schema of its kind (when the kind is a CRD of localcluster/crds/upstream)."""
     meta = obj["metadata"]
     name_ok = (re.fullmatch(r"[^/%]+", meta["name"]) and meta["name"] not in (".", "..")
                if obj["kind"] in RBAC_KINDS else dns_subdomain(meta["name"]))
