@@ -249,6 +249,22 @@ class Bench:
     def module_of(self, profile_name):
         return self.task_modules.get(profile_name.split(' : ', 1)[-1].strip(), '?')
 
+    def naive_playbook(self, label, manifest, tmpdir):
+        """benchmarks/naive_k8s.yml: the same objects with kubernetes.core.k8s, one call each."""
+        ansible_playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+        logfile = os.path.join(self.work, '%s.log' % label)
+        cmd = [ansible_playbook, os.path.join(ROOT, 'benchmarks', 'naive_k8s.yml'), '-e', 'naive_manifest=' + manifest]
+        result = {'label': label, 'log': logfile}
+        with self.window(result):
+            with open(logfile, 'w') as out:
+                rc = subprocess.call(cmd, cwd=ROOT, env=self.env(tmpdir), stdout=out, stderr=subprocess.STDOUT)
+        with open(logfile) as f:
+            result.update(parse_ansible_output(f.read()))
+        if rc != 0:
+            raise SystemExit('%s failed (rc %d); see %s' % (label, rc, logfile))
+        log('%s: %.1f s, changed=%s, %d requests' % (label, result['seconds'], result['changed'], len(result['events'])))
+        return result
+
     # --- kubectl -------------------------------------------------------------------------------
     def kubectl(self, args, cache_dir, check=True):
         cmd = [self.kubectl_bin, '--kubeconfig', str(self.info.kubeconfig), '--cache-dir', cache_dir] + args
@@ -443,6 +459,10 @@ def phase_iterations(bench, runs, extra):
             bench.wait_pool(previous)
             it['kubectl']['reboots'] = bench.counters()
             bench.by_kind = by_kind
+        bench.reset()
+        naive_tmp = tempfile.mkdtemp(dir=bench.work)
+        it['naive'] = bench.naive_playbook('naive-%d' % i, manifest, naive_tmp)
+        it['naive_noop'] = bench.naive_playbook('naive-noop-%d' % i, manifest, naive_tmp)
         iterations.append(it)
     return iterations
 
@@ -708,6 +728,8 @@ def report(bench, iterations, documented, scale, python_md, args):
     w('')
     single = [s for it in iterations for n, s in it['noop']['tasks'] if bench.module_of(n) == 'kubernetes.core.k8s_info'
               and n in SINGLE_READS]
+    if all('naive' in it for it in iterations):
+        lines.extend(naive_rows(iterations, conv, noop))
     w('changed= of the no-op reruns: %s. One kubernetes.core.k8s_info task (one module process, one GET) takes '
       'a median %s s in the no-op reruns; kubectl applies all %d objects in %s s.'
       % (', '.join(str(it['noop']['changed']) for it in iterations), fmt(median(single), 2),
@@ -738,6 +760,23 @@ def report(bench, iterations, documented, scale, python_md, args):
         lines.extend(python_md.strip().splitlines())
         w('')
     return '\n'.join(lines) + '\n'
+
+
+def naive_rows(iterations, conv, noop):
+    """Issue 16's targets: site.yml against benchmarks/naive_k8s.yml in the same run."""
+    naive = [it['naive']['seconds'] for it in iterations]
+    naive_noop = [it['naive_noop']['seconds'] for it in iterations]
+    r_conv = median([a / b for a, b in zip(conv, naive)])
+    r_noop = median([a / b for a, b in zip(noop, naive_noop)])
+    return ['', '| run | ocpv.density | naive kubernetes.core.k8s playbook | ratio (median of runs) | target | met |',
+            '| --- | ---: | ---: | ---: | --- | --- |',
+            '| converge without the pool rollout | %s | %s | %sx | <= 1.5x | %s |'
+            % (fmt(median(conv)), fmt(median(naive)), fmt(r_conv), 'yes' if r_conv <= 1.5 else 'no'),
+            '| no-op rerun | %s | %s (changed=%s) | %sx | <= 1.5x | %s |'
+            % (fmt(median(noop)), fmt(median(naive_noop)), ', '.join(str(it['naive_noop']['changed']) for it in iterations),
+               fmt(r_noop), 'yes' if r_noop <= 1.5 else 'no'),
+            '', 'The naive playbook (benchmarks/naive_k8s.yml) applies the objects kubectl applies, one '
+            'kubernetes.core.k8s call each, and neither decides nor waits: what a user would write instead.', '']
 
 
 SINGLE_READS = (  # k8s_info tasks that read one object, no loop, no retries
