@@ -18,7 +18,7 @@ wasp-agent.md; docs/development.md describes it for users of the harness.
 
 Files under <run>/emulator/: `ready` (pid, once the first cycle succeeded), `counters.json`
 ({"reboots": {node: n}, "rollouts": {pool: n}, "max_updating": {pool: n}}), `alerts.json`
-({"firing": [names], "active_since": {name: epoch seconds its expression became true}, "loaded": [rule objects the platform Prometheus evaluates], "ignored": [the
+({"firing": [names], "active_since": {name: epoch its expression became true}, "loaded": [rule objects the platform Prometheus evaluates], "ignored": [the
 others, with the reason]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
 """
 
