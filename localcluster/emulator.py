@@ -18,7 +18,7 @@ wasp-agent.md; docs/development.md describes it for users of the harness.
 
 Files under <run>/emulator/: `ready` (pid, once the first cycle succeeded), `counters.json`
 ({"reboots": {node: n}, "rollouts": {pool: n}, "max_updating": {pool: n}}), `alerts.json`
-({"firing": [names], "loaded": [rule objects the platform Prometheus evaluates], "ignored": [the
+({"firing": [names], "active_since": {name: epoch its expression became true}, "loaded": [rule objects the platform Prometheus evaluates], "ignored": [the
 others, with the reason]}), and the `hold`/`held` handshake openshift.reset() uses to pause it.
 """
 
@@ -768,6 +768,7 @@ class Emulator:
         self._counters_written = None  # written on the first cycle, so the file always exists
         self.alerts = None
         self.firing = []
+        self.active_since = {}        # alert -> time.time() its expression became true
         self.rules = {"loaded": [], "ignored": []}
 
     # --- one cycle ---------------------------------------------------------------------------
@@ -1105,10 +1106,19 @@ class Emulator:
             self.ensure_hco_wasp(hc, release, hco_ds)
         elif dig(hco_ds, "metadata", "labels", "app") == HCO_LABELS["app"]:  # HCO's cache sees only its own
             self.remove_hco_wasp()
-        # HCO's DuplicateWaspAgentDSDetected, as a file: fires while HCO runs its own wasp-agent and
-        # another DaemonSet named wasp-agent (a manual install, e.g. in ns wasp) exists.
-        duplicate = want_wasp and any(ds["metadata"]["namespace"] != HCO_NAMESPACE for ds in wasp_daemonsets)
+        # HCO's DuplicateWaspAgentDSDetected, as a file (kubevirt/hyperconverged-cluster-operator
+        # pkg/monitoring/observability/rules/alerts/cluster_alerts.go, HCO 1.16+):
+        #   count(kube_daemonset_metadata_generation{namespace="wasp",daemonset="wasp-agent"}) > 0
+        #   and kubevirt_hco_memory_overcommit_percentage > 100, for: 1m.
+        # The mere existence of the manual DaemonSet makes the expression true. active_since: when
+        # it became true (time.time()); 'firing' lists it at once (the 'for' is not waited here,
+        # tests compare active_since with DUPLICATE_WASP_FOR).
+        duplicate = want_wasp and any(ds["metadata"]["namespace"] == "wasp" for ds in wasp_daemonsets)
         self.firing = ["DuplicateWaspAgentDSDetected"] if duplicate else []
+        if not duplicate:
+            self.active_since.pop("DuplicateWaspAgentDSDetected", None)
+        else:
+            self.active_since.setdefault("DuplicateWaspAgentDSDetected", time.time())
 
         conditions = keep_transition_times([
             condition("ReconcileComplete", "True", "ReconcileCompleted", "Reconcile completed successfully"),
@@ -1192,7 +1202,7 @@ class Emulator:
         self.rules = {"loaded": sorted(loaded, key=key), "ignored": sorted(ignored, key=key)}
 
     def write_alerts(self):
-        doc = {"firing": self.firing, **self.rules}
+        doc = {"firing": self.firing, "active_since": dict(self.active_since), **self.rules}
         if doc != self.alerts:
             atomic_write(self.state_dir / "alerts.json", json.dumps(doc))
             self.alerts = doc

@@ -454,7 +454,7 @@ def reset(kubeconfig, run_dir, release=None):
         state = run_dir / "emulator"
         state.mkdir(parents=True, exist_ok=True)
         emulator.atomic_write(state / "counters.json", '{"reboots": {}, "rollouts": {}, "max_updating": {}}')
-        emulator.atomic_write(state / "alerts.json", '{"firing": []}')
+        emulator.atomic_write(state / "alerts.json", '{"firing": [], "active_since": {}}')
     seed_vm_pods(kube)
     settle(kube, run_dir, topology)
 

@@ -45,6 +45,16 @@ def upgrade_step(state, from_profile, to_profile, pool, control_plane_version=""
         raise AnsibleFilterError("upgrade_step: %s" % exc)
 
 
+def upgrade_wait_outcome(step, waited, timeout):
+    """{action, message}: poll again, time out, or the step's own action (upgrade.yml's wait loop)."""
+    if not isinstance(step, dict):
+        raise AnsibleFilterError("upgrade_wait_outcome: the step must be a dict, got %s" % type(step).__name__)
+    try:
+        return _upgrade.wait_outcome(step, int(waited), int(timeout))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("upgrade_wait_outcome: waited and timeout must be whole seconds: %s" % exc)
+
+
 class FilterModule(object):
     """Release gates of ocpv.density."""
 
@@ -53,4 +63,5 @@ class FilterModule(object):
             "swap_pool_refusal": swap_pool_refusal,
             "cluster_version_state": cluster_version_state,
             "upgrade_step": upgrade_step,
+            "upgrade_wait_outcome": upgrade_wait_outcome,
         }

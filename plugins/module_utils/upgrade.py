@@ -145,3 +145,24 @@ def upgrade_step(state, from_profile, to_profile, pool, control_plane_version=""
                      "changed; run this playbook again once OpenShift Virtualization is upgraded."
                      % (moving, to_profile["name"], need_cnv, cnv_version or "none"))
     return _step("converge", "%s: converging to profile %s." % (moving, to_profile["name"]), to_profile["name"])
+
+
+# upgrade_wait_timeout (playbooks/upgrade.yml): 0 keeps the one-shot behaviour (a 'wait' step writes
+# nothing and says so); above 0 the playbook polls and decides again until the step can be taken.
+# A day at most: an OpenShift upgrade that takes longer needs a look, not a longer wait.
+WAIT_TIMEOUT_MAX = 86400
+
+
+def wait_outcome(step, waited, timeout):
+    """What upgrade.yml does after deciding ``step`` (upgrade_step) having waited ``waited`` seconds
+    of ``timeout``. Returns {action, message}: action 'poll' (decide again after the poll interval),
+    'timeout' (fail: nothing was written) or the step's own action (converge, refuse, wait)."""
+    action = step.get("action")
+    if action != "wait" or not timeout:
+        return {"action": action, "message": step.get("message", "")}
+    if waited < timeout:
+        return {"action": "poll", "message": "Waiting (%ds of upgrade_wait_timeout=%ds): %s"
+                % (waited, timeout, step.get("message", ""))}
+    return {"action": "timeout", "message": (
+        "Timed out after upgrade_wait_timeout=%ds: the upgrade step still cannot be taken and nothing "
+        "was written. Waited for: %s" % (timeout, step.get("message", "")))}

@@ -103,6 +103,9 @@ CHECKS = (
     {"var": "verify_hco_api_version", "kind": "choice", "choices": ["v1beta1", "v1"]},
     {"var": "verify_swap_machineconfig", "kind": "dns_subdomain", "empty": True},
     {"var": "verify_report_dir", "kind": "text"},
+    # playbooks/upgrade.yml (0 = do not wait; upgrade.WAIT_TIMEOUT_MAX)
+    {"var": "upgrade_wait_timeout", "kind": "seconds", "minimum": 0, "maximum": 86400},
+    {"var": "upgrade_wait_poll_interval", "kind": "seconds", "maximum": 86400},
 )
 CHECK_BY_VAR = dict((c["var"], c) for c in CHECKS)
 

@@ -4,7 +4,7 @@ with the "OpenShift or Kubernetes API Bearer Token" credential injected as AWX i
 (K8S_AUTH_* environment, CA in a file) - against the local cluster (fixture ``cluster``).
 
 Order matters (one module, one cluster state): check (writes nothing) -> apply -> report
-(read-only) -> remove. The cluster is reset before and after.
+(read-only) -> upgrade (no upgrade under way: converged already) -> remove. The cluster is reset before and after.
 
 What ansible-runner records, and what is asserted on:
 - job events (artifacts/<ident>/job_events/*.json, also ``runner.events``): the
@@ -122,6 +122,16 @@ def test_report_job_is_read_only(cluster, credential, tmp_path):
     assert report["overcommit"] == 150  # read from the HyperConverged CR: no overcommit answer given
     assert report["problems"] == []
     assert cluster.write_events(marker, user=SA_USER) == []
+    assert_token_not_leaked(runner, pdd, credential["bearer_token"])
+
+
+def test_upgrade_job_without_an_upgrade_converges_as_apply(cluster, credential, tmp_path):
+    """The upgrade template (survey default upgrade_wait_timeout=3600) on a cluster that is not
+    upgrading: no wait, the site procedure as apply, nothing left to change after apply."""
+    runner, pdd = launch(tmp_path, "Higher density – upgrade", credential)
+    stats = assert_successful(runner)
+    assert "No OpenShift upgrade in progress" in runner.stdout.read(), failure_text(runner)
+    assert stats["changed"] == {}, "apply already converged the cluster: %s" % stats["changed"]
     assert_token_not_leaked(runner, pdd, credential["bearer_token"])
 
 

@@ -278,7 +278,12 @@ def implemented_profiles():
 
 def test_config_has_the_expected_templates():
     assert set(TEMPLATES) >= {"Higher density – apply", "Higher density – check", "Higher density – remove",
-                              "Higher density – report"}
+                              "Higher density – report", "Higher density – upgrade"}
+    upgrade = TEMPLATES["Higher density – upgrade"]
+    assert (upgrade["playbook"], upgrade["job_type"]) == ("playbooks/upgrade.yml", "run")
+    wait = {q["variable"]: q for q in upgrade["survey_spec"]["spec"]}["upgrade_wait_timeout"]
+    assert (wait["type"], wait["min"], wait["max"], wait["default"]) == ("integer", 0, validate.CHECK_BY_VAR[
+        "upgrade_wait_timeout"]["maximum"], 3600)
     assert TEMPLATES["Higher density – apply"]["job_type"] == "run"
     assert TEMPLATES["Higher density – check"]["job_type"] == "check"
     assert TEMPLATES["Higher density – check"]["survey_spec"] == TEMPLATES["Higher density – apply"]["survey_spec"]
@@ -383,6 +388,9 @@ def test_survey_defaults_launch_a_valid_run():
     assert validate.OVERCOMMIT_MIN <= extra["overcommit"] <= validate.OVERCOMMIT_MAX
     assert validate.refusals(extra, [], mode="apply") == []
     assert extra["state"] in options["state"]["choices"]
+    upgrade = survey_extra_vars(TEMPLATES["Higher density – upgrade"]["survey_spec"])
+    assert upgrade == {"overcommit": 150, "swap_pool": "", "upgrade_wait_timeout": 3600}
+    assert validate.refusals(upgrade, [], mode="apply") == []
     remove = TEMPLATES["Higher density – remove"]
     assert dict(remove["extra_vars"], **survey_extra_vars(remove["survey_spec"])) == {"state": "absent", "swap_pool": ""}
 

@@ -77,7 +77,8 @@ def test_checked_options_say_their_constraint():
                 continue
             text = " ".join(option["description"] if isinstance(option["description"], list) else [option["description"]])
             if check["kind"] == "seconds":
-                assert "at least 1" in text or "from 1 to" in text, (role["name"], name, text)
+                low = check.get("minimum", 1)
+                assert "at least %d" % low in text or "from %d to" % low in text, (role["name"], name, text)
             if check["kind"] in ("dns_label", "dns_subdomain", "rbac_name"):
                 assert "DNS-1123" in text, (role["name"], name, text)
             if check["kind"] == "path":
@@ -322,6 +323,7 @@ VALID = {
     "verify_hco_name": "hc", "verify_hco_namespace": "cnv", "verify_hco_api_version": "v1", "verify_fail": False,
     "verify_agent": True, "verify_swap_machineconfig": "91-worker-swap", "verify_report_dir": "out",
     "namespace_handover": False, "swap_wait": True, "preflight_swap_disk_check": False,
+    "upgrade_wait_timeout": 0, "upgrade_wait_poll_interval": 30,
 }
 
 

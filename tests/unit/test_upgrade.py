@@ -136,3 +136,37 @@ def test_an_upgrade_within_one_profile_needs_nothing():
     state = u.cluster_version_state(cv("4.18.14", [("4.18.14", "Partial"), ("4.17.29", "Completed")], True))
     step = u.upgrade_step(state, *rows("manual-4.17", "manual-4.17"), pool="worker", cnv_version="4.17.9")
     assert step["action"] == "wait" and "needs nothing" in step["message"]
+
+
+WAIT = {"action": "wait", "profile": "", "message": "the control plane has not finished updating."}
+
+
+@pytest.mark.parametrize("step,waited,timeout,action", [
+    (WAIT, 0, 0, "wait"),            # 0: today's one-shot behaviour
+    (WAIT, 0, 3600, "poll"),
+    (WAIT, 3599, 3600, "poll"),
+    (WAIT, 3600, 3600, "timeout"),
+    ({"action": "converge", "profile": "dropin-4.21", "message": "go"}, 3700, 3600, "converge"),
+    ({"action": "refuse", "profile": "", "message": "no"}, 10, 3600, "refuse"),
+])
+def test_wait_outcome(step, waited, timeout, action):
+    assert u.wait_outcome(step, waited, timeout)["action"] == action
+
+
+def test_wait_timeout_says_what_it_waited_for_and_that_nothing_was_written():
+    message = u.wait_outcome(WAIT, 4000, 3600)["message"]
+    assert "upgrade_wait_timeout=3600s" in message and "nothing was written" in message
+    assert WAIT["message"] in message
+
+
+@pytest.mark.parametrize("value,ok", [(0, True), (3600, True), (u.WAIT_TIMEOUT_MAX, True),
+                                      (-1, False), (u.WAIT_TIMEOUT_MAX + 1, False), ("soon", False)])
+def test_upgrade_wait_timeout_range(value, ok):
+    from ansible_collections.ocpv.density.plugins.module_utils import validate
+    check = validate.CHECK_BY_VAR["upgrade_wait_timeout"]
+    from ansible_collections.ocpv.density.plugins.module_utils.inputs import input_problem
+    problem = input_problem("upgrade_wait_timeout", value, check["kind"], minimum=check.get("minimum"),
+                            maximum=check.get("maximum"))
+    assert (problem == "") is ok, problem
+    if not ok:
+        assert "upgrade_wait_timeout" in problem and "86400" in problem
