@@ -15,6 +15,7 @@ import copy
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
 from ansible_collections.ocpv.density.plugins.module_utils import node_placement as _node_placement
+from ansible_collections.ocpv.density.plugins.module_utils import pools as _pools
 from ansible_collections.ocpv.density.plugins.module_utils import profiles as _profiles
 from ansible_collections.ocpv.density.plugins.module_utils import quantity as _quantity
 
@@ -24,45 +25,11 @@ def _is_map(value):
 
 
 def label_selector_match(selector, labels, empty_matches=False):
-    """Whether a metav1.LabelSelector selects an object with ``labels``.
-
-    A missing or empty selector matches nothing by default, as the MCO treats a KubeletConfig's
-    machineConfigPoolSelector ("a nil or empty selector should match nothing, not everything").
-    """
-    labels = labels or {}
-    if not _is_map(labels):
-        raise AnsibleFilterError("label_selector_match: labels must be a dict, got %s" % type(labels).__name__)
-    if selector is None or selector == {}:
-        return bool(empty_matches) and selector is not None
-    if not _is_map(selector):
-        raise AnsibleFilterError("label_selector_match: selector must be a dict, got %s" % type(selector).__name__)
-    match_labels = selector.get("matchLabels") or {}
-    expressions = selector.get("matchExpressions") or []
-    if not match_labels and not expressions:
-        return bool(empty_matches)
-    for key, value in match_labels.items():
-        if key not in labels or str(labels[key]) != str(value if value is not None else ""):
-            return False
-    for expr in expressions:
-        if not _is_map(expr) or "key" not in expr or "operator" not in expr:
-            raise AnsibleFilterError("label_selector_match: malformed matchExpressions item %r" % (expr,))
-        key, operator = expr["key"], expr["operator"]
-        values = [str(v) for v in (expr.get("values") or [])]
-        if operator == "In":
-            if key not in labels or str(labels[key]) not in values:
-                return False
-        elif operator == "NotIn":
-            if key in labels and str(labels[key]) in values:
-                return False
-        elif operator == "Exists":
-            if key not in labels:
-                return False
-        elif operator == "DoesNotExist":
-            if key in labels:
-                return False
-        else:
-            raise AnsibleFilterError("label_selector_match: unknown operator %r" % (operator,))
-    return True
+    """Whether a metav1.LabelSelector selects an object with ``labels`` (module_utils/pools.py)."""
+    try:
+        return _pools.label_selector_match(selector, labels, empty_matches=empty_matches)
+    except _pools.SelectorError as exc:
+        raise AnsibleFilterError("label_selector_match: %s" % (exc,))
 
 
 def merge_patch_for(current, desired):
@@ -114,39 +81,12 @@ def merge_patch_apply(current, patch):
     return _k8s_object.merge_patch(current, patch)
 
 
-def _primary_pool(node_labels, pools):
-    """The pool the MCO puts a node in (MCO GetPoolsForNode), or None.
-
-    master wins over everything; else the one custom pool; else worker. A node selected by
-    more than one custom pool belongs to none (the MCO refuses it).
-    """
-    names = []
-    for pool in pools:
-        selector = (pool.get("spec") or {}).get("nodeSelector")
-        if label_selector_match(selector, node_labels):
-            names.append((pool.get("metadata") or {}).get("name"))
-    if "master" in names:
-        return "master"
-    custom = [name for name in names if name != "worker"]
-    if len(custom) > 1:
-        return None
-    if custom:
-        return custom[0]
-    return "worker" if "worker" in names else None
-
-
 def mcp_nodes(nodes, pools, name):
     """The Node objects of ``nodes`` that the MCO places in MachineConfigPool ``name``."""
-    if not isinstance(nodes, list) or not isinstance(pools, list):
-        raise AnsibleFilterError("mcp_nodes: nodes and pools must be lists of API objects")
-    result = []
-    for node in nodes:
-        if not _is_map(node):
-            raise AnsibleFilterError("mcp_nodes: a node is not an API object: %r" % (node,))
-        labels = (node.get("metadata") or {}).get("labels") or {}
-        if _primary_pool(labels, pools) == name:
-            result.append(node)
-    return result
+    try:
+        return _pools.pool_nodes(nodes, pools, name)
+    except _pools.SelectorError as exc:
+        raise AnsibleFilterError("mcp_nodes: %s" % (exc,))
 
 
 def quantity_mib(value):

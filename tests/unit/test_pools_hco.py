@@ -1,0 +1,71 @@
+# Copyright: ocpv.density contributors
+# Apache License 2.0 (see galaxy.yml)
+"""module_utils/pools.py (which KubeletConfigs select a pool) and module_utils/hco.py (the
+HyperConverged overcommit path per API version); the selector rules themselves are tested
+through the filters in test_objects_filters.py."""
+
+import pytest
+
+from ansible_collections.ocpv.density.plugins.module_utils import hco, pools
+
+WORKER_LABELS = {"pools.operator.machineconfiguration.openshift.io/worker": ""}
+
+
+def kc(name, selector):
+    return {"metadata": {"name": name}, "spec": {"machineConfigPoolSelector": selector}}
+
+
+class TestKubeletConfigsForPool:
+    def test_keeps_the_selecting_ones_in_order(self):
+        kcs = [kc("b", {"matchLabels": WORKER_LABELS}),
+               kc("other", {"matchLabels": {"pools.operator.machineconfiguration.openshift.io/master": ""}}),
+               kc("a", {"matchExpressions": [{"key": "pools.operator.machineconfiguration.openshift.io/worker",
+                                              "operator": "Exists"}]})]
+        assert [k["metadata"]["name"] for k in pools.kubeletconfigs_for_pool(kcs, WORKER_LABELS)] == ["b", "a"]
+
+    def test_nil_or_empty_selector_selects_nothing(self):
+        # MCO: "a nil or empty selector should match nothing, not everything".
+        kcs = [kc("nil", None), kc("empty", {}), {"metadata": {"name": "nospec"}}]
+        assert pools.kubeletconfigs_for_pool(kcs, WORKER_LABELS) == []
+
+    def test_pool_without_labels_is_selected_by_none(self):
+        assert pools.kubeletconfigs_for_pool([kc("w", {"matchLabels": WORKER_LABELS})], None) == []
+
+    def test_not_a_list_is_refused(self):
+        with pytest.raises(pools.SelectorError):
+            pools.kubeletconfigs_for_pool({"items": []}, WORKER_LABELS)
+
+
+class TestHcoOvercommit:
+    def test_reads_v1beta1_and_v1_paths(self):
+        assert hco.hco_overcommit({"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}},
+                                  "v1beta1") == 150
+        assert hco.hco_overcommit({"spec": {"virtualization": {"higherWorkloadDensity":
+                                                               {"memoryOvercommitPercentage": 180}}}}, "v1") == 180
+
+    def test_the_other_versions_path_is_not_read(self):
+        v1beta1_shape = {"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}}
+        assert hco.hco_overcommit(v1beta1_shape, "v1") == 100
+
+    @pytest.mark.parametrize("obj", [{}, None, {"spec": None}, {"spec": {"higherWorkloadDensity": {}}}])
+    def test_absent_is_100(self, obj):
+        assert hco.hco_overcommit(obj, "v1beta1") == 100
+
+    def test_patch_per_version(self):
+        assert hco.hco_overcommit_patch("v1beta1", 150) == {
+            "spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}}
+        assert hco.hco_overcommit_patch("v1", None) == {
+            "spec": {"virtualization": {"higherWorkloadDensity": {"memoryOvercommitPercentage": None}}}}
+
+    def test_unknown_version_names_the_known_ones(self):
+        with pytest.raises(ValueError, match="v1alpha1.*known: v1, v1beta1"):
+            hco.overcommit_path("v1alpha1")
+
+    def test_paths_are_the_ones_preflight_knows(self):
+        # preflight/vars/main.yml spells the same paths until preflight reads them from here.
+        import yaml
+        import os
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "..", "..", "roles", "preflight", "vars", "main.yml")) as handle:
+            spelt = yaml.safe_load(handle)["preflight_hco_paths"]
+        assert {k: tuple(v) for k, v in spelt.items()} == hco.OVERCOMMIT_PATHS
