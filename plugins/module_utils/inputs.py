@@ -10,9 +10,8 @@
 - ``role_inputs(roles_dir)``: per role of the collection, the options of its argument specs, the
   keys of its defaults and vars, and the names its tasks set (register, set_fact, loop_var, task
   and block vars): every name the collection itself defines.
-- ``unknown_inputs(names, known)``: the names given to a run that look meant for the collection
-  (a role prefix, or a near miss of ``overcommit``/``state``) but that no role knows, with the
-  close known names.
+
+Which names a run was given that no role knows is validate.py's ``unknown_problems``.
 
 Pure Python (PyYAML for ``role_inputs``), no Ansible imports, so it is unit-tested without
 Ansible. Not for use inside modules.
@@ -23,7 +22,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import difflib
 import json
 import os
 import re
@@ -33,8 +31,6 @@ from ansible_collections.ocpv.density.plugins.module_utils.profiles import load_
 # Variables of the collection carry the role's name as prefix (DESIGN.md, "Names");
 # density_profile is the one site input with the collection's prefix.
 ROLE_PREFIXES = ("preflight_", "namespace_", "wasp_agent_", "swap_", "alerts_", "hco_", "verify_", "density_")
-# The unprefixed public inputs: a near miss of one of them is a typo, not a variable of the user's.
-UNPREFIXED_INPUTS = ("overcommit", "state")
 
 _DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _DNS_LABEL_RE = re.compile(r"^%s$" % _DNS_LABEL)
@@ -173,18 +169,6 @@ def _integer_problem(name, value, minimum, maximum, unit, maximum_name):
     if number is None or number < minimum or (maximum is not None and number > maximum):
         return "%s must be a whole number%s %s, got %s" % (name, unit, accepted, shown(value))
     return ""
-
-
-def check_problem(value, check, maximum=None):
-    """``input_problem`` for one entry of a check list: ``{var, kind}`` plus the optional ``empty``,
-    ``minimum``, ``maximum``, ``max_var`` (the variable that holds the maximum, whose value is
-    ``maximum``) and ``choices``."""
-    if not isinstance(check, dict) or not check.get("var") or not check.get("kind"):
-        raise ValueError("input_problem: a check needs 'var' and 'kind', got %r" % (check,))
-    return input_problem(check["var"], value, check["kind"], empty=bool(check.get("empty", False)),
-                         minimum=check.get("minimum"),
-                         maximum=maximum if check.get("max_var") else check.get("maximum"),
-                         maximum_name=check.get("max_var"), choices=check.get("choices"))
 
 
 def input_problem(name, value, kind, empty=False, minimum=None, maximum=None, maximum_name=None, choices=None):
@@ -350,54 +334,3 @@ def read_role_inputs(roles_dir):
             "known": sorted(public | role_vars | internal),
         })
     return roles
-
-
-def _near_unprefixed(name):
-    lowered = name.lower()
-    return [target for target in UNPREFIXED_INPUTS
-            if name != target and (lowered == target or difflib.SequenceMatcher(None, lowered, target).ratio() >= 0.8)]
-
-
-def _plausible(target, value):
-    """Whether ``value`` looks like a value of the unprefixed input ``target``: 'present'/'absent'
-    for state, a whole number for overcommit (so a variable of the user's named stats or estate is
-    not taken for a typo)."""
-    if target == "state":
-        return isinstance(value, str) and value.strip().lower() in ("present", "absent")
-    return as_integer(value) is not None
-
-
-def _value(values, name):
-    try:
-        return values[name] if name in values else None
-    except Exception:  # pylint: disable=broad-except  # a value that cannot be read is not judged
-        return None
-
-
-def unknown_inputs(names, known, public=None, values=None, prefixes=ROLE_PREFIXES):
-    """Messages for the ``names`` that look meant for the collection but that it does not know.
-
-    A name looks meant for the collection when it starts with a role prefix, or when it is a near
-    miss of ``overcommit``/``state`` (``overcomit``, ``State``) whose value in ``values`` (a
-    mapping; names not in it are not judged) looks like one of theirs. ``known``: every name the
-    collection defines; ``public``: the names to suggest (default ``known``).
-    """
-    known = set(known)
-    public = sorted(set(public) if public is not None else known)
-    values = values if values is not None else {}
-    messages = []
-    for name in sorted(set(names)):
-        if not isinstance(name, str) or name in known or name in UNPREFIXED_INPUTS:
-            continue
-        prefix = next((p for p in prefixes if name.startswith(p)), None)
-        near = [] if prefix else [t for t in _near_unprefixed(name) if _plausible(t, _value(values, name))]
-        if prefix is None and not near:
-            continue
-        suggestions = near or difflib.get_close_matches(name, public, n=3, cutoff=0.75)
-        if suggestions:
-            hint = "did you mean %s?" % " or ".join(suggestions)
-        else:
-            same_prefix = [p for p in public if p.startswith(prefix)]
-            hint = "the %s variables are %s" % (prefix + "*", ", ".join(same_prefix)) if same_prefix else ""
-        messages.append("%s is not a variable of ocpv.density%s" % (name, " (%s)" % hint if hint else ""))
-    return messages

@@ -72,6 +72,14 @@ def one_sentence_naming(messages, var, value=None):
     ("hco_wait_timout", 5, "hco_wait_timeout"),
     ("swap_pol", "worker", "swap_pool"),
     ("density_profil", "tp-4.16", "density_profile"),
+    ("swap_wait_poll_intervall", 30, "swap_wait_poll_interval"),
+    ("wasp_agent_node_selectors", {"a": "b"}, "wasp_agent_node_selector"),
+    ("namespace_nmae", "wasp", "namespace_name"),
+    ("verify_reportdir", "out", "verify_report_dir"),
+    ("density_profiles", "tp-4.16", "density_profile"),
+    ("preflight_swap_disk_checks", False, "preflight_swap_disk_check"),
+    ("overcommmit", 150, "overcommit"), ("Overcommit", "150", "overcommit"), ("ovrcommit", 150, "overcommit"),
+    ("State", "absent", "state"), ("sate", "absent", "state"), ("stae", "present", "state"),
 ])
 def test_near_misses_of_any_public_input_are_refused_with_the_close_name(name, value, suggested):
     messages = refusals({"overcommit": 150}, names=[name, "overcommit"], hostvars={name: value})
