@@ -15,10 +15,10 @@ CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cl
 
 .PHONY: setup build-cluster real-components installed docs cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 .collections/ansible_collections/ocpv/density:

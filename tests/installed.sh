@@ -37,7 +37,7 @@ for wanted in LICENSE README.md MANIFEST.json FILES.json meta/runtime.yml playbo
 done
 for unwanted in '^tests/unit/' '^tests/integration/' '^tests/lint\.sh$' '^tests/sanity/run\.sh$' \
     '^molecule/' '^localcluster/' '^benchmarks/' '^Makefile$' '^ansible\.cfg$' '^requirements-dev\.txt$' \
-    '^\.ci/' '__pycache__' '\.pyc$'; do
+    '^constraints\.txt$' '^\.ci/' '__pycache__' '\.pyc$'; do
     if grep -E "$unwanted" "$TMP/contents.txt" >"$TMP/found.txt"; then
         fail "the tarball ships harness or checkout-only files ($unwanted): $(head -3 "$TMP/found.txt" | tr '\n' ' ')"
     fi
