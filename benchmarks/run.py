@@ -780,8 +780,6 @@ def naive_rows(iterations, conv, noop):
 
 
 SINGLE_READS = (  # k8s_info tasks that read one object, no loop, no retries
-    'ocpv.density.preflight : preflight | Read the Infrastructure (control plane topology)',
-    'ocpv.density.preflight : preflight | Read the ClusterVersion',
     'ocpv.density.hco : hco | Read the HyperConverged CR',
     'ocpv.density.verify : verify | Read the wasp-agent DaemonSet',
     'ocpv.density.namespace : namespace | Read the SCC ClusterRole',

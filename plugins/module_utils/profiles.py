@@ -146,7 +146,7 @@ def detect_profile(version, profiles=None, cnv_version=None, autopilot=False):
 
 
 # HyperConverged API versions the collection can talk, newest first: it writes
-# memoryOvercommitPercentage at the path of the version it reads (preflight_hco_paths).
+# memoryOvercommitPercentage at the path of the version it reads (hco.OVERCOMMIT_PATHS).
 HCO_API_VERSIONS = ("v1", "v1beta1")
 
 

@@ -525,7 +525,7 @@ def test_no_cluster_to_work_on_is_said_before_anything_runs(cluster, tmp_path):
     errors = TASK_ERROR.findall(run.output)
     assert errors and errors[-1].startswith("No cluster to work on: no kubeconfig at %s" % (tmp_path / ".kube" / "config")), run
     assert "-e kubeconfig=PATH" in errors[-1], run
-    assert "Read the Infrastructure" not in run.output, "the first request was tried although the run had no cluster"
+    assert "Read the cluster and judge it" not in run.output, "the first request was tried although the run had no cluster"
     assert cluster.audit_events(marker, user="ocpv-admin") == []
 
 

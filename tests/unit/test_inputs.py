@@ -215,8 +215,8 @@ def test_role_inputs_know_what_each_role_defines():
     assert "hco_wait_timeout" in roles["hco"]["options"] and roles["hco"]["options"]["hco_wait_timeout"]["type"] == "int"
     assert "preflight_hco_name" in roles["preflight"]["public"]  # a default without a spec option
     known = set(roles["preflight"]["known"])
-    # registered, set_fact, loop_var and task vars of the preflight tasks, and its vars/main.yml
-    for name in ("preflight_cluster", "preflight_nodes", "preflight_render_role", "preflight_input_roles",
+    # registered, set_fact, loop_var and task vars of the preflight tasks
+    for name in ("preflight_cluster", "__preflight_assessment", "preflight_render_role", "preflight_input_roles",
                  "preflight_input_refusals", "preflight_input_set", "preflight_input_public"):
         assert name in known, name
     assert "swap_settings" in roles["swap"]["known"] and "swap_env_content" in roles["swap"]["known"]

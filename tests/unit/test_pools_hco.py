@@ -60,12 +60,3 @@ class TestHcoOvercommit:
     def test_unknown_version_names_the_known_ones(self):
         with pytest.raises(ValueError, match="v1alpha1.*known: v1, v1beta1"):
             hco.overcommit_path("v1alpha1")
-
-    def test_paths_are_the_ones_preflight_knows(self):
-        # preflight/vars/main.yml spells the same paths until preflight reads them from here.
-        import yaml
-        import os
-        here = os.path.dirname(os.path.abspath(__file__))
-        with open(os.path.join(here, "..", "..", "roles", "preflight", "vars", "main.yml")) as handle:
-            spelt = yaml.safe_load(handle)["preflight_hco_paths"]
-        assert {k: tuple(v) for k, v in spelt.items()} == hco.OVERCOMMIT_PATHS
