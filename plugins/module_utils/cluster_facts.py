@@ -162,10 +162,6 @@ def _hco_deploys_wasp(csv_version, hco):
                 any(part.strip() in AUTOPILOT_OPT_IN for part in opt_in.split(",")))
 
 
-def _span(row):
-    return profile_table._releases(row) + ("" if row.get("auto", True) else ", explicit only")
-
-
 def _choose_profile(inputs, profiles, ocp_version, csv_version, autopilot_mcs):
     """(the run's profile row or {}, the row OpenShift's version alone picks or {})."""
     if inputs.get("density_profile"):
@@ -272,10 +268,10 @@ class _Assessment(object):
                                           (by_ocp.get("cnv") or {}).get("min", ""), self.csv_version,
                                           ", ".join(profiles), NOTHING))
         if not profile:
+            spans = ", ".join("%s (OpenShift %s)" % (name, profile_table.release_span(row))
+                              for name, row in profiles.items())
             raise Refusal("No profile fits OpenShift %s. Set density_profile to one of: %s "
-                          "(plugins/module_utils/profiles.yml). %s"
-                          % (self.ocp_version, ", ".join("%s (OpenShift %s)" % (name, _span(row))
-                                                         for name, row in profiles.items()), NOTHING))
+                          "(plugins/module_utils/profiles.yml). %s" % (self.ocp_version, spans, NOTHING))
         if not profile.get("implemented"):
             raise Refusal("Profile %s (%s) is in the profile table but not implemented by this version of "
                           "ocpv.density yet; implemented profiles: %s. OpenShift %s. %s"

@@ -64,14 +64,16 @@ def _releases(row):
     return low if low == high else ("%s+" % low if not high else "%s-%s" % (low, high))
 
 
+def release_span(row):
+    """The row's releases for messages, with ", explicit only" for a row detection never picks."""
+    return _releases(row) + ("" if row.get("auto", True) else ", explicit only")
+
+
 def describe(profiles):
     """One line per profile, for error messages."""
     lines = []
     for name, row in profiles.items():
-        span = _releases(row)
-        if not row.get("auto", True):
-            span += ", explicit only"
-        lines.append("%s (OpenShift %s): %s" % (name, span, row.get("description", "")))
+        lines.append("%s (OpenShift %s): %s" % (name, release_span(row), row.get("description", "")))
     return "; ".join(lines)
 
 
