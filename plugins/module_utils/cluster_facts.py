@@ -376,11 +376,9 @@ class _Assessment(object):
         self.swap_plan = {"nodes": plan["nodes"], "summary": plan["summary"]}
 
     def facts(self):
-        profile, hco = self.profile_row, self.hco
-        provider = (profile.get("wasp_agent") or {}).get("provider")
-        hco_namespace = _get(hco, "metadata", "namespace")
-        facts = contract(self.inputs, profile, self.pool_name, hco_name=_get(hco, "metadata", "name"),
-                         hco_namespace=hco_namespace, hco_api_version=self.hco_api_version,
+        hco = self.hco
+        facts = contract(self.inputs, self.profile_row, self.pool_name, hco_name=_get(hco, "metadata", "name"),
+                         hco_namespace=_get(hco, "metadata", "namespace"), hco_api_version=self.hco_api_version,
                          csv_wasp_image=self.csv_wasp_image)
         facts.update(
             ocp_version=self.ocp_version, topology=self.topology, compact=self.compact,
@@ -390,8 +388,7 @@ class _Assessment(object):
             nodes=[_get(n, "metadata", "name") for n in self.pool_nodes],
             plan=self.swap_plan)
         facts["hco"].update(current=hco_paths.hco_overcommit(hco, self.hco_api_version), csv_version=self.csv_version)
-        facts["wasp_agent"].update(pod_selector="name=wasp-agent" if provider == "hco" else "name=wasp",
-                                   daemonset_namespaces=self.daemonset_namespaces)
+        facts["wasp_agent"]["daemonset_namespaces"] = self.daemonset_namespaces
         return facts
 
 
@@ -438,10 +435,9 @@ def offline(inputs, profiles=None):
     profiles = profiles if profiles is not None else profile_table.load_profiles()
     profile = profile_table.get_profile(inputs["density_profile"], profiles)
     api_version = "v1" if inputs.get("hco_api_version") == "v1" else "v1beta1"
-    facts = contract(dict(inputs, state="present"), profile, inputs.get("swap_pool") or "worker",
-                     hco_name=inputs.get("hco_name") or "kubevirt-hyperconverged", hco_namespace="openshift-cnv",
-                     hco_api_version=api_version)
-    return facts
+    return contract(dict(inputs, state="present"), profile, inputs.get("swap_pool") or "worker",
+                    hco_name=inputs.get("hco_name") or "kubevirt-hyperconverged", hco_namespace="openshift-cnv",
+                    hco_api_version=api_version)
 
 
 def assess(objects, inputs, profiles=None):
