@@ -10,10 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
+from ansible_collections.ocpv.density.plugins.module_utils import kubelet_merge as _kubelet_merge
 from ansible_collections.ocpv.density.plugins.module_utils import node_placement as _node_placement
 from ansible_collections.ocpv.density.plugins.module_utils import pools as _pools
 from ansible_collections.ocpv.density.plugins.module_utils import profiles as _profiles
@@ -33,47 +32,34 @@ def label_selector_match(selector, labels, empty_matches=False):
 
 
 def merge_patch_for(current, desired):
-    """The smallest JSON merge patch (RFC 7386) that makes ``current`` contain ``desired``.
-
-    Maps are compared key by key, recursively; anything else (lists included) is compared as a
-    whole. Returns ``{}`` when ``current`` already contains ``desired``.
-    """
+    """The smallest JSON merge patch (RFC 7386) that makes ``current`` contain ``desired``
+    (module_utils/k8s_object.py)."""
     if not _is_map(desired):
         raise AnsibleFilterError("merge_patch_for: desired must be a dict, got %s" % type(desired).__name__)
-    current = current if _is_map(current) else {}
-    patch = {}
-    for key, value in desired.items():
-        if _is_map(value) and _is_map(current.get(key)):
-            sub = merge_patch_for(current[key], value)
-            if sub:
-                patch[key] = sub
-        elif _is_map(value):
-            if key not in current or current[key] != value:
-                patch[key] = copy.deepcopy(value)
-        elif key not in current or current[key] != value:
-            patch[key] = copy.deepcopy(value)
-    return patch
+    return _k8s_object.merge_patch_for(current, desired)
 
 
 def merge_patch_undo(current, desired):
-    """The JSON merge patch that restores ``current``'s values for every key ``desired`` sets.
-
-    Keys absent from ``current`` become ``null`` (a merge patch deletes them); a map that
-    ``current`` did not have at all becomes ``null`` as a whole. Applying
-    ``merge_patch_for(current, desired)`` and then this patch gives ``current`` back.
-    """
+    """The JSON merge patch that restores ``current``'s values for every key ``desired`` sets
+    (module_utils/k8s_object.py)."""
     if not _is_map(desired):
         raise AnsibleFilterError("merge_patch_undo: desired must be a dict, got %s" % type(desired).__name__)
-    current = current if _is_map(current) else {}
-    undo = {}
-    for key, value in desired.items():
-        if key not in current:
-            undo[key] = None
-        elif _is_map(value) and _is_map(current[key]):
-            undo[key] = merge_patch_undo(current[key], value)
-        else:
-            undo[key] = copy.deepcopy(current[key])
-    return undo
+    return _k8s_object.merge_patch_undo(current, desired)
+
+
+def pool_kubeletconfigs(kubeletconfigs, pool_labels):
+    """The KubeletConfigs that select a pool with ``pool_labels`` (module_utils/pools.py)."""
+    try:
+        return _pools.kubeletconfigs_for_pool(kubeletconfigs, pool_labels)
+    except _pools.SelectorError as exc:
+        raise AnsibleFilterError("pool_kubeletconfigs: %s" % (exc,))
+
+
+def own_kubeletconfig(pool, name, kubelet_config):
+    """The KubeletConfig the swap role creates for a pool that has none (module_utils/kubelet_merge.py)."""
+    if not isinstance(pool, str) or not isinstance(name, str) or not _is_map(kubelet_config):
+        raise AnsibleFilterError("own_kubeletconfig: expects a pool name, a KubeletConfig name and a dict of keys")
+    return _kubelet_merge.own_kubeletconfig(name, pool, kubelet_config)
 
 
 def merge_patch_apply(current, patch):
@@ -122,6 +108,8 @@ class FilterModule(object):
             "merge_patch_undo": merge_patch_undo,
             "merge_patch_apply": merge_patch_apply,
             "mcp_nodes": mcp_nodes,
+            "own_kubeletconfig": own_kubeletconfig,
+            "pool_kubeletconfigs": pool_kubeletconfigs,
             "quantity_mib": quantity_mib,
             "placement_excluded": placement_excluded,
             "hco_api_version": hco_api_version,

@@ -36,6 +36,37 @@ def merge_patch(current, patch):
     return result
 
 
+def merge_patch_for(current, desired):
+    """The smallest JSON merge patch (RFC 7386) that makes ``current`` contain ``desired``; maps
+    are compared key by key, anything else (lists included) as a whole. ``{}`` when it does."""
+    current = current if isinstance(current, dict) else {}
+    patch = {}
+    for key, value in (desired or {}).items():
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            sub = merge_patch_for(current[key], value)
+            if sub:
+                patch[key] = sub
+        elif key not in current or current[key] != value:
+            patch[key] = copy.deepcopy(value)
+    return patch
+
+
+def merge_patch_undo(current, desired):
+    """The JSON merge patch that restores ``current``'s values for every key ``desired`` sets
+    (keys ``current`` lacks become null); applied after ``merge_patch_for(current, desired)`` it
+    gives ``current`` back."""
+    current = current if isinstance(current, dict) else {}
+    undo = {}
+    for key, value in (desired or {}).items():
+        if key not in current:
+            undo[key] = None
+        elif isinstance(value, dict) and isinstance(current[key], dict):
+            undo[key] = merge_patch_undo(current[key], value)
+        else:
+            undo[key] = copy.deepcopy(current[key])
+    return undo
+
+
 def _without_nulls(obj):
     if isinstance(obj, dict):
         return dict((k, _without_nulls(v)) for k, v in obj.items() if v is not None)
