@@ -151,7 +151,26 @@ def test_quantity_mib():
 def test_filter_module_lists_every_filter():
     assert set(f.FilterModule().filters()) == {
         "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib",
-        "placement_excluded", "hco_api_version"}
+        "placement_excluded", "hco_api_version", "pool_kubeletconfigs", "own_kubeletconfig"}
+
+
+def test_pool_kubeletconfigs_selects_by_the_pools_labels():
+    kcs = [{"metadata": {"name": "custom-config"},
+            "spec": {"machineConfigPoolSelector": {"matchLabels": {"custom-kubelet": "enabled"}}}},
+           {"metadata": {"name": "ours"}, "spec": {"machineConfigPoolSelector": {"matchLabels": WORKER_POOL["metadata"]["labels"]}}}]
+    assert [kc["metadata"]["name"] for kc in f.pool_kubeletconfigs(kcs, WORKER_POOL["metadata"]["labels"])] == ["ours"]
+    assert f.pool_kubeletconfigs(kcs, {"custom-kubelet": "enabled"}) == kcs[:1]
+    with pytest.raises(AnsibleFilterError, match="pool_kubeletconfigs: kubeletconfigs must be a list"):
+        f.pool_kubeletconfigs({"metadata": {}}, {})
+
+
+def test_own_kubeletconfig_selects_the_pool_by_its_standard_label():
+    kc = f.own_kubeletconfig("worker-cnv", "ocpv-density-worker-cnv", {"failSwapOn": False})
+    assert kc["metadata"] == {"name": "ocpv-density-worker-cnv", "labels": {"app.kubernetes.io/managed-by": "ocpv.density"}}
+    assert kc["spec"] == {"machineConfigPoolSelector": {"matchLabels": {
+        "pools.operator.machineconfiguration.openshift.io/worker-cnv": ""}}, "kubeletConfig": {"failSwapOn": False}}
+    with pytest.raises(AnsibleFilterError, match="own_kubeletconfig: expects"):
+        f.own_kubeletconfig("worker", "x", ["failSwapOn"])
 
 
 def test_placement_excluded_filter_names_nodes_and_wraps_errors():
