@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.ocpv.density.plugins.module_utils import hco as _hco
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
 from ansible_collections.ocpv.density.plugins.module_utils import kubelet_merge as _kubelet_merge
 from ansible_collections.ocpv.density.plugins.module_utils import node_placement as _node_placement
@@ -100,6 +101,37 @@ def hco_api_version(crd, known=None):
     return _profiles.hco_api_version(crd or {}, tuple(known) if known else _profiles.HCO_API_VERSIONS)
 
 
+def hco_overcommit(hco, api_version):
+    """The memoryOvercommitPercentage a HyperConverged carries at its API version's path (100 when
+    absent; module_utils/hco.py)."""
+    try:
+        return _hco.hco_overcommit(hco, api_version)
+    except ValueError as exc:
+        raise AnsibleFilterError("hco_overcommit: %s" % (exc,))
+
+
+def hco_overcommit_patch(api_version, percentage, name=None, namespace=None):
+    """The merge patch that sets memoryOvercommitPercentage at ``api_version``'s path; with
+    ``name`` a whole partial HyperConverged (module_utils/hco.py)."""
+    try:
+        return _hco.hco_overcommit_patch(api_version, percentage, name=name, namespace=namespace)
+    except ValueError as exc:
+        raise AnsibleFilterError("hco_overcommit_patch: %s" % (exc,))
+
+
+def hco_overcommit_path(api_version):
+    """The dotted path of memoryOvercommitPercentage at ``api_version`` (module_utils/hco.py)."""
+    try:
+        return ".".join(_hco.overcommit_path(api_version))
+    except ValueError as exc:
+        raise AnsibleFilterError("hco_overcommit_path: %s" % (exc,))
+
+
+def hco_api_version_problem(api_version):
+    """Why memoryOvercommitPercentage cannot be set through ``api_version``, or ''."""
+    return _hco.api_version_problem(api_version)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -113,4 +145,8 @@ class FilterModule(object):
             "quantity_mib": quantity_mib,
             "placement_excluded": placement_excluded,
             "hco_api_version": hco_api_version,
+            "hco_api_version_problem": hco_api_version_problem,
+            "hco_overcommit": hco_overcommit,
+            "hco_overcommit_patch": hco_overcommit_patch,
+            "hco_overcommit_path": hco_overcommit_path,
         }

@@ -40,9 +40,24 @@ def hco_overcommit(hco, api_version):
     return value
 
 
-def hco_overcommit_patch(api_version, percentage):
-    """The merge patch that sets memoryOvercommitPercentage (``None`` removes the field)."""
+def hco_overcommit_patch(api_version, percentage, name=None, namespace=None):
+    """The merge patch that sets memoryOvercommitPercentage (``None`` removes the field); with
+    ``name``, a whole partial HyperConverged (apiVersion, kind, metadata) to send as one."""
     patch = percentage
     for key in reversed(overcommit_path(api_version)):
         patch = {key: patch}
+    if name:
+        whole = {"apiVersion": "hco.kubevirt.io/" + api_version, "kind": "HyperConverged",
+                 "metadata": dict(name=name, namespace=namespace) if namespace else dict(name=name)}
+        whole.update(patch)
+        return whole
     return patch
+
+
+def api_version_problem(api_version):
+    """Why the hco role cannot set the overcommit through ``api_version`` ('' from the CRD: no
+    HyperConverged CRD, or none of its versions known), or ''."""
+    if api_version in OVERCOMMIT_PATHS:
+        return ""
+    return ("OpenShift Virtualization is not installed (no HyperConverged CRD), or its API version '%s' is "
+            "unknown; known: %s." % (api_version, ", ".join(OVERCOMMIT_PATHS)))

@@ -151,7 +151,19 @@ def test_quantity_mib():
 def test_filter_module_lists_every_filter():
     assert set(f.FilterModule().filters()) == {
         "label_selector_match", "merge_patch_for", "merge_patch_undo", "merge_patch_apply", "mcp_nodes", "quantity_mib",
-        "placement_excluded", "hco_api_version", "pool_kubeletconfigs", "own_kubeletconfig"}
+        "placement_excluded", "hco_api_version", "pool_kubeletconfigs", "own_kubeletconfig",
+        "hco_overcommit", "hco_overcommit_patch", "hco_overcommit_path", "hco_api_version_problem"}
+
+
+def test_hco_filters_wrap_module_utils_and_name_themselves_on_errors():
+    assert f.hco_overcommit({"spec": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}}, "v1beta1") == 150
+    assert f.hco_overcommit_path("v1") == "spec.virtualization.higherWorkloadDensity.memoryOvercommitPercentage"
+    assert f.hco_overcommit_patch("v1beta1", 120)["spec"]["higherWorkloadDensity"] == {"memoryOvercommitPercentage": 120}
+    assert f.hco_api_version_problem("v2").startswith("OpenShift Virtualization is not installed")
+    for call in (lambda: f.hco_overcommit({}, "v2"), lambda: f.hco_overcommit_patch("v2", 1),
+                 lambda: f.hco_overcommit_path("v2")):
+        with pytest.raises(AnsibleFilterError, match="^hco_overcommit"):
+            call()
 
 
 def test_pool_kubeletconfigs_selects_by_the_pools_labels():

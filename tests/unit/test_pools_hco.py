@@ -57,6 +57,18 @@ class TestHcoOvercommit:
         assert hco.hco_overcommit_patch("v1", None) == {
             "spec": {"virtualization": {"higherWorkloadDensity": {"memoryOvercommitPercentage": None}}}}
 
+    def test_whole_partial_object_with_a_name(self):
+        assert hco.hco_overcommit_patch("v1", 150, name="kubevirt-hyperconverged", namespace="openshift-cnv") == {
+            "apiVersion": "hco.kubevirt.io/v1", "kind": "HyperConverged",
+            "metadata": {"name": "kubevirt-hyperconverged", "namespace": "openshift-cnv"},
+            "spec": {"virtualization": {"higherWorkloadDensity": {"memoryOvercommitPercentage": 150}}}}
+
+    def test_api_version_problem(self):
+        assert hco.api_version_problem("v1") == "" and hco.api_version_problem("v1beta1") == ""
+        assert hco.api_version_problem("") == (
+            "OpenShift Virtualization is not installed (no HyperConverged CRD), or its API version '' is "
+            "unknown; known: v1beta1, v1.")
+
     def test_unknown_version_names_the_known_ones(self):
         with pytest.raises(ValueError, match="v1alpha1.*known: v1, v1beta1"):
             hco.overcommit_path("v1alpha1")
