@@ -781,7 +781,6 @@ def naive_rows(iterations, conv, noop):
 
 SINGLE_READS = (  # k8s_info tasks that read one object, no loop, no retries
     'ocpv.density.hco : hco | Read the HyperConverged CR',
-    'ocpv.density.verify : verify | Read the wasp-agent DaemonSet',
     'ocpv.density.namespace : namespace | Read the SCC ClusterRole',
 )
 EXEC_TASK = 'ocpv.density.verify : verify | Read swap on every node (in its wasp-agent pod)'
