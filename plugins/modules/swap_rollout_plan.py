@@ -152,6 +152,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def _first(found):
+    return (found.get('resources') or [None])[0]
+
+
 def read(module, machineconfig_name):
     """The pool, every KubeletConfig and the MachineConfig, as k8s_info reads them."""
     what = 'reading MachineConfigPool %s' % module.params['pool']
@@ -164,8 +168,7 @@ def read(module, machineconfig_name):
         machineconfig = service.find(kind='MachineConfig', api_version=kubelet_merge.MCO_API, name=machineconfig_name)
     except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg=api_error_message(to_text(exc), what + ' (nothing was changed)'))
-    first = (lambda found: (found.get('resources') or [None])[0])
-    return first(pool), kubeletconfigs.get('resources') or [], first(machineconfig)
+    return _first(pool), kubeletconfigs.get('resources') or [], _first(machineconfig)
 
 
 def main():

@@ -42,7 +42,8 @@ def mc(files="v1", labels=None):
             "spec": {"config": {"storage": {"files": [files]}}}}
 
 
-def present(pool_obj, kcs, current_mc, keys=KEYS_416, forbidden=(), wanted=None):
+def present(pool_obj, kcs, current_mc, keys=None, forbidden=(), wanted=None):
+    keys = KEYS_416 if keys is None else keys
     return km.plan_present(pool_obj, kcs, current_mc, "worker", wanted or mc(), keys,
                            kubelet_config_forbidden=forbidden, kubeletconfig_name="")
 
