@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.ocpv.density.plugins.module_utils import fields
 from ansible_collections.ocpv.density.plugins.module_utils import hco as hco_paths
 from ansible_collections.ocpv.density.plugins.module_utils import pools as mco_pools
 from ansible_collections.ocpv.density.plugins.module_utils import profiles as profile_table
@@ -127,23 +128,10 @@ READ_WHAT = {
 }
 
 
-def _pick(obj, paths):
-    out = {}
-    for path in paths:
-        value = _get(obj, *path)
-        if value is None:
-            continue
-        target = out
-        for key in path[:-1]:
-            target = target.setdefault(key, {})
-        target[path[-1]] = value
-    return out
-
-
 def slim(key, resources):
     """Only the fields ``assess`` uses of a read's objects."""
     paths = _KEEP.get(key)
-    return list(resources) if paths is None else [_pick(obj, paths) for obj in resources]
+    return list(resources) if paths is None else [fields.pick(obj, paths) for obj in resources]
 
 
 def _at_least(version, minimum):

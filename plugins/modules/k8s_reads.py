@@ -55,6 +55,15 @@ options:
         type: list
         elements: str
         default: []
+      fields:
+        description:
+          - Keep only these fields of each object, as dotted paths of mapping keys
+            (C(metadata.name), C(status.capacity)); a path that an object lacks is left out.
+          - Empty keeps whole objects. A Node object is mostly its image list, so a read of many
+            nodes passes on much less to later tasks with the few fields they use.
+        type: list
+        elements: str
+        default: []
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
@@ -100,6 +109,7 @@ api_found:
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.ocpv.density.plugins.module_utils.api_errors import api_error_message
+from ansible_collections.ocpv.density.plugins.module_utils.fields import parse_paths, pick
 from ansible_collections.ocpv.density.plugins.module_utils.kube_module import k8s_module
 
 try:
@@ -116,6 +126,7 @@ READ_SPEC = dict(
     namespace=dict(type='str'),
     label_selectors=dict(type='list', elements='str', default=[]),
     field_selectors=dict(type='list', elements='str', default=[]),
+    fields=dict(type='list', elements='str', default=[]),
 )
 
 
@@ -130,6 +141,10 @@ def main():
     keys = [read['key'] for read in module.params['reads']]
     if len(set(keys)) != len(keys):
         module.fail_json(msg='k8s_reads: every read needs its own key; got %s' % ', '.join(keys))
+    try:
+        paths = dict((read['key'], parse_paths(read['fields'])) for read in module.params['reads'])
+    except ValueError as exc:
+        module.fail_json(msg='k8s_reads: %s' % exc)
     resources, api_found = {}, {}
     read = module.params['reads'][0] if module.params['reads'] else {'kind': 'the cluster'}
     try:
@@ -138,7 +153,9 @@ def main():
             found = service.find(kind=read['kind'], api_version=read['api_version'], name=read['name'],
                                  namespace=read['namespace'], label_selectors=read['label_selectors'],
                                  field_selectors=read['field_selectors'])
-            resources[read['key']] = found.get('resources') or []
+            objects = found.get('resources') or []
+            keep = paths[read['key']]
+            resources[read['key']] = [pick(obj, keep) for obj in objects] if keep else objects
             api_found[read['key']] = bool(found.get('api_found'))
     except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg=api_error_message(to_text(exc), _what(read)))

@@ -64,6 +64,30 @@ def test_keys_must_differ(monkeypatch, capsys):
     assert code == 1 and out['msg'] == 'k8s_reads: every read needs its own key; got a, a'
 
 
+
+NODE = {'metadata': {'name': 'w0', 'labels': {'node-role.kubernetes.io/worker': ''}, 'uid': 'u'},
+        'status': {'capacity': {'memory': '16Gi'}, 'allocatable': {'memory': '15Gi'},
+                   'images': [{'names': ['quay.io/x'], 'sizeBytes': 1}]}}
+
+
+def test_fields_keep_only_the_paths_asked_for(monkeypatch, capsys):
+    service = FakeService({'Node': dict(api_found=True, resources=[NODE])})
+    code, out = run(monkeypatch, capsys, k8s_reads, {'reads': [
+        {'key': 'nodes', 'kind': 'Node', 'fields': ['metadata.name', 'metadata.labels', 'status.capacity', 'spec.taints']},
+        {'key': 'whole', 'kind': 'Node'}]}, service)
+    assert code == 0, out
+    assert out['resources']['nodes'] == [{'metadata': {'name': 'w0', 'labels': {'node-role.kubernetes.io/worker': ''}},
+                                          'status': {'capacity': {'memory': '16Gi'}}}]
+    assert out['resources']['whole'] == [NODE]
+
+
+def test_a_malformed_field_path_is_refused_before_any_read(monkeypatch, capsys):
+    service = FakeService({})
+    code, out = run(monkeypatch, capsys, k8s_reads, {'reads': [{'key': 'n', 'kind': 'Node', 'fields': ['metadata..name']}]},
+                    service)
+    assert code == 1 and service.calls == []
+    assert out['msg'] == "k8s_reads: a field path is keys joined by '.', got 'metadata..name'"
+
 POOL = {'metadata': {'name': 'worker', 'labels': {'pools.operator.machineconfiguration.openshift.io/worker': ''}},
         'spec': {'configuration': {'name': 'rendered-worker-1'}}}
 MC = {'apiVersion': 'machineconfiguration.openshift.io/v1', 'kind': 'MachineConfig',
