@@ -64,7 +64,6 @@ def test_keys_must_differ(monkeypatch, capsys):
     assert code == 1 and out['msg'] == 'k8s_reads: every read needs its own key; got a, a'
 
 
-
 NODE = {'metadata': {'name': 'w0', 'labels': {'node-role.kubernetes.io/worker': ''}, 'uid': 'u'},
         'status': {'capacity': {'memory': '16Gi'}, 'allocatable': {'memory': '15Gi'},
                    'images': [{'names': ['quay.io/x'], 'sizeBytes': 1}]}}
@@ -87,6 +86,7 @@ def test_a_malformed_field_path_is_refused_before_any_read(monkeypatch, capsys):
                     service)
     assert code == 1 and service.calls == []
     assert out['msg'] == "k8s_reads: a field path is keys joined by '.', got 'metadata..name'"
+
 
 POOL = {'metadata': {'name': 'worker', 'labels': {'pools.operator.machineconfiguration.openshift.io/worker': ''}},
         'spec': {'configuration': {'name': 'rendered-worker-1'}}}
