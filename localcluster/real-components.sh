@@ -19,6 +19,8 @@ declare -A APT_PACKAGES=(
   [runc]=runc                        # OCI runtime: the hook under test (tests/unit/test_oci_hook_runtime.py)
   [crun]=crun                        # the other OCI runtime RHCOS ships (CRI-O's default from 4.18)
   [busybox-static]=busybox           # a static busybox: the bundle's rootfs for those containers
+  [systemd]=systemd-analyze          # judges the MachineConfig's units (tests/integration/test_render_units.py)
+  [file]=file                        # the runtime test checks that busybox is static (test_oci_hook_runtime.py)
 )
 
 # Go-built tools: name -> "module/path/cmd@version" (built once into $TOOLS_DIR/<name>-<version>/).
