@@ -14,6 +14,8 @@ included: a cluster whose lock another run holds fails alone, unwritten.
 """
 
 import os
+import subprocess
+from pathlib import Path
 
 import kubernetes
 import pytest
@@ -21,8 +23,8 @@ import yaml
 
 from aaplib import (aap_environment, bearer_token_credential, delete_bearer_token_identity, failure_text,
                     files_containing, private_data_dir, run_job, stats_event)
-from clusterlib import closed_port, localcluster
-from test_site import LOCK_LEASE, LOCK_NAMESPACE, hold_run_lock, is_lock_write
+from clusterlib import ANSIBLE_PLAYBOOK, closed_port, localcluster
+from test_site import LOCK_LEASE, LOCK_NAMESPACE, ROOT, TASK_ERROR, hold_run_lock, is_lock_write
 
 DEAD_TOKEN = "dead-cluster-token-must-not-leak-0123456789"
 
@@ -152,3 +154,39 @@ def test_a_cluster_whose_run_lock_is_held_fails_alone(cluster, second_cluster, f
     a_lock = [e["verb"] for e in cluster.write_events(marker_a, user=None) if is_lock_write(e)]
     assert a_lock == ["create", "delete"], a_lock
     assert hco_overcommit(cluster) in (None, 100)
+
+
+def test_kubeconfig_and_context_of_the_run_reach_a_host_without_its_own(cluster, tmp_path):
+    """-e kubeconfig=FILE -e context=NAME, as README and the no-cluster message say, for a fleet
+    host that sets no k8s_auth_* of its own: the named context's cluster is used (check mode,
+    nothing written). Seen to fail before fleet_kubeconfig fell back to `kubeconfig`: "No cluster
+    to work on" although the file was given."""
+    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    dead = {"server": "https://127.0.0.1:%d" % closed_port(), "insecure-skip-tls-verify": True}
+    admin["clusters"].append({"name": "dead", "cluster": dead})
+    admin["contexts"].append({"name": "dead", "context": {"cluster": "dead", "user": admin["users"][0]["name"]}})
+    live, admin["current-context"] = admin["current-context"], "dead"
+    kubeconfig = tmp_path / "two-clusters"
+    kubeconfig.write_text(yaml.safe_dump(admin))
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"clusters": {"hosts": {"only": {}}}}))
+    env = cluster.playbook_env(KUBECONFIG="", K8S_AUTH_KUBECONFIG="", HOME=str(tmp_path))
+
+    def fleet(*extra):
+        cmd = [ANSIBLE_PLAYBOOK, "-i", str(inventory), "playbooks/fleet.yml", "--check",
+               "-e", "overcommit=150", "-e", "kubeconfig=%s" % kubeconfig]
+        for var in extra:
+            cmd += ["-e", var]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+    marker = cluster.audit_marker()
+    right = fleet("context=%s" % live)
+    output = right.stdout + right.stderr
+    assert right.returncode == 0, TASK_ERROR.findall(output) or output[-3000:]
+    assert "No cluster to work on" not in output
+    assert cluster.write_events(marker) == []
+
+    wrong = fleet()
+    output = wrong.stdout + wrong.stderr
+    assert wrong.returncode != 0
+    assert "No cluster to work on" not in output and dead["server"][8:] in output, output[-3000:]
