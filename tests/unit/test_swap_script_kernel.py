@@ -96,7 +96,8 @@ def node(tmp_path, loopfs):
 
 
 def test_created_once_enabled_and_not_rewritten(node):
-    """Seen to fail on: none (the old script did this too); the witness for the tests below."""
+    """The witness for the tests below. Seen to fail on a copy of the script that recreates the
+    file on every run (its size check replaced by ``if true``): the second run changes the inode."""
     first = node(16 * MIB_KB, 150)                      # 16 MiB of RAM at 150 % -> 8 MiB of swap
     assert first.returncode == 0, first.stderr
     assert node.swapfile.stat().st_size == 8 * 1024 * 1024
@@ -110,6 +111,9 @@ def test_created_once_enabled_and_not_rewritten(node):
 
 
 def test_resized_when_the_ratio_changes_and_removed_at_100(node):
+    """Seen to fail on a copy that creates the file only when it is missing (``[ "$have_bytes" = 0 ]``:
+    it stays 8 MiB at 200 %), and on one whose 100 % branch skips ``off_and_removed`` (the file
+    stays, in /proc/swaps)."""
     assert node(16 * MIB_KB, 150).returncode == 0
     bigger = node(16 * MIB_KB, 200)                     # -> 16 MiB
     assert bigger.returncode == 0, bigger.stderr
