@@ -40,6 +40,10 @@ declare -A LOCAL_GO_TOOLS=(
 declare -A APT_EXTRACT=(
   [promtool]=prometheus:usr/bin/promtool  # Debian 12: Prometheus 2.42.0
 )
+# promtool from Debian rather than built from github.com/prometheus/prometheus/cmd/promtool (the
+# Go module proxy, as issue 15 first asked): the project prefers Debian's build where its version
+# serves, and 2.42.0 has both `check rules` and `test rules` for the rule syntax used here; the
+# Prometheus module is a long build on a 2-core machine and would add minutes to a fresh CI.
 
 local_tool_dir() {  # name -> cache directory for the current source
   local src="$REPO_ROOT/${LOCAL_GO_TOOLS[$1]}" hash
