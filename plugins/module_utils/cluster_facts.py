@@ -272,12 +272,27 @@ class _Assessment(object):
                           "next to it. Profile %s would write a second drop-in at that path (the MachineConfig later "
                           "by name wins) or wait for an agent that never comes. Let the autopilot manage swap, or opt "
                           "it out of 90-worker-swap-online (annotation platform.kubevirt.io/disabled-resources on the "
-                          "HyperConverged) first. %s"
+                          "HyperConverged) and use density_profile=native: HCO deploys no wasp-agent while the "
+                          "autopilot annotation is set. %s"
                           % (", ".join(_get(mc, "metadata", "name") for mc in autopilot_mcs), profile["name"], NOTHING))
         if profile.get("unsupported"):
             self.notices.append(profile["unsupported"])
         self.profile_row = profile
         wasp = profile.get("wasp_agent") or {}
+        # HCO >= 1.18 deploys no wasp-agent once the HyperConverged opts in to the autopilot
+        # (profiles.yml row autopilot has the source), also while the autopilot's MachineConfig is
+        # opted out or not written yet: a profile that hands the agent to HCO would wait for nothing.
+        if (self.present and wasp.get("provider") == "hco" and _at_least(self.csv_version, HCO_WASP_CNV_MIN)
+                and not _hco_deploys_wasp(self.csv_version, self.hco)):
+            raise Refusal("OpenShift Virtualization %s deploys no wasp-agent on this cluster: the HyperConverged "
+                          "carries the annotation %s=%s (virt-platform-autopilot manages swap), and the autopilot's "
+                          "MachineConfig %s is not there (opted out with platform.kubevirt.io/disabled-resources, or "
+                          "not written yet). Profile %s hands wasp-agent over to HCO and would wait for an agent that "
+                          "never comes. Remove that annotation so that HCO deploys its wasp-agent, or use "
+                          "density_profile=native (kubelet LimitedSwap, no agent). %s"
+                          % (self.csv_version, AUTOPILOT_ANNOTATION,
+                             (_get(self.hco, "metadata", "annotations") or {}).get(AUTOPILOT_ANNOTATION, ""),
+                             profile_table.AUTOPILOT_SWAP_MACHINECONFIG, profile["name"], NOTHING))
         self.daemonset_namespaces = [_get(ds, "metadata", "namespace") for ds in self.read("wasp_daemonsets")["resources"]]
         if self.present and wasp.get("exclusive") and (self.daemonset_namespaces or
                                                        _hco_deploys_wasp(self.csv_version, self.hco)):

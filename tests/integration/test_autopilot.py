@@ -108,3 +108,22 @@ def test_mco_emulation_shows_two_machineconfigs_writing_one_path(apc):
         assert "LimitedSwap" in dropin, "later name wins: 90-worker-swap-online > 90-worker-swap"
     finally:
         custom_api(c).delete_cluster_custom_object(MCFG, "v1", "machineconfigs", "90-worker-swap")
+
+
+def test_site_says_when_hco_deploys_no_agent_and_the_autopilot_is_opted_out(apc, tmp_path):
+    """The HyperConverged opts in to the autopilot but opts its swap MachineConfig out: HCO deploys
+    no wasp-agent and no 90-worker-swap-online exists. The 4.22 profile (dropin-4.21, HCO's agent)
+    is refused before any write instead of waiting for an agent that never comes. Seen to fail
+    before the refusal: the run waited out wasp_agent_wait_timeout after its first writes."""
+    c = apc
+    c.reset(release="4.22")
+    wait_for(lambda: settled(c), timeout=120, what="the worker pool to settle after reset")
+    custom_api(c).patch_namespaced_custom_object(*HC, {"metadata": {"annotations": {
+        "platform.kubevirt.io/autopilot": "true",
+        "platform.kubevirt.io/disabled-resources": "- kind: MachineConfig\n  name: 90-worker-swap-online\n"}}})
+    run = site(c, "overcommit=150", "wasp_agent_wait_timeout=20", "wasp_agent_wait_poll_interval=1",
+               "verify_report_dir=%s" % (tmp_path / "reports"))
+    assert run.rc != 0, run
+    assert "deploys no wasp-agent on this cluster" in run.output and "Profile dropin-4.21" in run.output, run
+    assert run.writes == [], describe_writes(run.writes)
+    assert machineconfig(c, "90-worker-swap-online") is None

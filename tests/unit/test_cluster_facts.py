@@ -227,6 +227,25 @@ def test_autopilot_machineconfig_refuses_an_incompatible_profile():
     assert assess(objects, density_profile="dropin-4.21")[1] == []
 
 
+def test_autopilot_opt_in_without_its_machineconfig_refuses_a_profile_that_waits_for_hcos_agent():
+    """HCO deploys no agent once the HyperConverged opts in to the autopilot, also with the
+    autopilot's MachineConfig opted out: dropin-4.21 would wait for it until its timeout (issue 14
+    fact 7). Seen to fail before this refusal: the assessment passed."""
+    objects = cluster(version="4.22.0", csv="4.22.0", served=("v1",))
+    objects["hcos"]["resources"][0]["metadata"]["annotations"] = {
+        "platform.kubevirt.io/autopilot": "swap-enable",
+        "platform.kubevirt.io/disabled-resources": "- kind: MachineConfig\n  name: 90-worker-swap-online\n"}
+    message = refusal(objects)
+    assert message.startswith("OpenShift Virtualization 4.22.0 deploys no wasp-agent on this cluster: the "
+                              "HyperConverged carries the annotation platform.kubevirt.io/autopilot=swap-enable")
+    assert "Profile dropin-4.21 hands wasp-agent over to HCO" in message and message.endswith("Nothing was changed.")
+    # native needs no agent, absent takes back what a run wrote, and without the opt-in HCO deploys its agent
+    assert assess(objects, density_profile="native")[1] == []
+    assert assess(objects, state="absent", overcommit=None)[1] == []
+    del objects["hcos"]["resources"][0]["metadata"]["annotations"]["platform.kubevirt.io/autopilot"]
+    assert assess(objects)[1] == []
+
+
 def test_native_with_a_wasp_agent_daemonset():
     objects = cluster(version="4.21.0", csv="4.21.0")
     objects["wasp_daemonsets"] = found({"metadata": {"name": "wasp-agent", "namespace": "wasp"}})
