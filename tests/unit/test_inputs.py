@@ -216,12 +216,12 @@ def test_role_inputs_know_what_each_role_defines():
     assert "preflight_hco_name" in roles["preflight"]["public"]  # a default without a spec option
     known = set(roles["preflight"]["known"])
     # registered, set_fact, loop_var and task vars of the preflight tasks
-    for name in ("preflight_cluster", "__preflight_assessment", "preflight_render_role", "preflight_input_roles",
-                 "preflight_input_refusals", "preflight_input_set", "preflight_input_public"):
+    for name in ("preflight_cluster", "__preflight_assessment", "__preflight_render_role", "__preflight_input_roles",
+                 "__preflight_input_refusals", "__preflight_input_set", "__preflight_input_public"):
         assert name in known, name
-    assert "swap_settings" in roles["swap"]["known"] and "swap_env_content" in roles["swap"]["known"]
-    assert "hco_target" in roles["hco"]["known"]
-    assert "swap_settings" not in roles["swap"]["public"]
+    assert "__swap_settings" in roles["swap"]["known"] and "__swap_env_content" in roles["swap"]["known"]
+    assert "__hco_target" in roles["hco"]["known"]
+    assert "__swap_settings" not in roles["swap"]["public"]
 
 
 def test_role_inputs_cache_follows_the_files(tmp_path):

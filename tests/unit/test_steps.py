@@ -11,7 +11,7 @@ from ansible_collections.ocpv.density.plugins.module_utils.steps import ROLE_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCEDURE = yaml.safe_load((ROOT / "playbooks" / "tasks" / "site_procedure.yml").read_text())[0]["vars"]
-STEPS, ABSENT_STEPS = PROCEDURE["site_steps"], PROCEDURE["site_absent_steps"]
+STEPS, ABSENT_STEPS = PROCEDURE["__site_steps"], PROCEDURE["__site_absent_steps"]
 
 
 def names(steps):
