@@ -95,6 +95,20 @@ def test_names_of_the_user_and_of_ansible_are_not_judged(name, value):
     assert refusals({"overcommit": 150}, names=[name], hostvars={name: value}) == []
 
 
+def test_a_role_prefix_not_in_the_argument_specs_is_unknown_whatever_the_tasks_set():
+    """The rule is the prefix and the argument specs (and defaults): a name the swap role's tasks
+    set internally (as __swap_settings) is no input of it when a user gives it."""
+    first = one_sentence_naming(refusals({"overcommit": 150}, names=["swap_settings"], hostvars={}), "swap_settings")
+    assert first.startswith("swap_settings is not a variable of ocpv.density (the swap_* variables are ")
+    assert "swap_pool" in first and "swap_settings," not in first
+
+
+@pytest.mark.parametrize("name", ["__swap_settings", "__preflight_input_roles", "__site_lock", "__upgrade_reads",
+                                  "__fleet_result", "preflight_cluster", "wasp_agent_node_files"])
+def test_internal_names_and_the_documented_outputs_are_not_judged(name):
+    assert refusals({"overcommit": 150}, names=[name], hostvars={name: {"x": 1}}) == []
+
+
 def test_edit_distance_counts_a_transposition_once():
     assert v.edit_distance("render_dri", "render_dir") == 1
     assert v.edit_distance("renderdir", "render_dir") == 1
