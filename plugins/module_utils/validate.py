@@ -34,9 +34,10 @@ import re
 
 from ansible_collections.ocpv.density.plugins.module_utils.inputs import (
     as_integer, input_problem, shown, ROLE_PREFIXES, _DNS_LABEL_RE, _DNS_SUBDOMAIN_RE)
+# The one overcommit range (swap_plan.overcommit_in_range), also the swap_size module's.
+from ansible_collections.ocpv.density.plugins.module_utils.swap_plan import (
+    HCO_OVERCOMMIT_MIN, OVERCOMMIT_MAX, OVERCOMMIT_MIN, overcommit_in_range)
 
-OVERCOMMIT_MIN = 101
-OVERCOMMIT_MAX = 1000
 # swap_size_mib: at most 16 TiB per node. Far below the point where byte arithmetic of 64-bit
 # integers wraps (~8.8e12 MiB), and above any node's disk the collection has seen.
 SWAP_SIZE_MIB_MAX = 16 * 1024 * 1024
@@ -85,7 +86,7 @@ CHECKS = (
      "choices": ["NodeSwapping", "NodeHighSwapActivity", "NodeHighSwapActivityCluster"]},
     {"var": "alerts_runbook_url", "kind": "url", "empty": True},
     # hco
-    {"var": "hco_overcommit", "kind": "integer", "minimum": 100, "maximum": OVERCOMMIT_MAX},
+    {"var": "hco_overcommit", "kind": "integer", "minimum": HCO_OVERCOMMIT_MIN, "maximum": OVERCOMMIT_MAX},
     {"var": "hco_name", "kind": "dns_subdomain"},
     {"var": "hco_namespace", "kind": "dns_label"},
     {"var": "hco_api_version", "kind": "choice", "empty": True, "choices": ["v1beta1", "v1"]},
@@ -436,7 +437,7 @@ def _overcommit_problems(values, mode):
                             % (OVERCOMMIT_MIN, OVERCOMMIT_MAX))
         else:
             number = as_integer(overcommit)
-            if number is None or not OVERCOMMIT_MIN <= number <= OVERCOMMIT_MAX:
+            if number is None or not overcommit_in_range(number):
                 problems.append("overcommit must be a whole number from %d to %d (percent of node memory offered to "
                                 "VMs; 150 gives each node swap of half its RAM), got %s"
                                 % (OVERCOMMIT_MIN, OVERCOMMIT_MAX, shown(overcommit)))

@@ -333,3 +333,37 @@ def test_role_mode_judges_only_its_prefix_and_the_unset_overcommit_of_absent():
     one_sentence_naming(refusals({"swap_file": "/etc/passwd"}, mode="role", prefix="swap_"), "swap_file")
     # the namespace of the wasp_agent role defaults to namespace_name: no false refusal alone
     assert refusals({"namespace_name": "d", "wasp_agent_namespace": "d"}, mode="role", prefix="wasp_agent_") == []
+
+
+# --- the one overcommit range (swap_plan.overcommit_in_range) and the roles' filter ------------
+@pytest.mark.parametrize("value,minimum,expected", [
+    (150, 101, True), ("150", 101, True), (" 150 ", 101, True), ("0150", 101, True), (101, 101, True),
+    (1000, 101, True), (100, 101, False), (100, 100, True), ("100", 100, True), (99, 100, False),
+    (1001, 101, False), ("1001", 100, False), (True, 101, False), (False, 100, False), (150.0, 101, False),
+    ("150.0", 101, False), ("+150", 101, False), ("1e3", 101, False), ("", 101, False), (None, 101, False),
+    ([150], 101, False), ({"a": 150}, 101, False), ("9" * 5000, 101, False), ("15 0", 101, False),
+])
+def test_the_roles_overcommit_check_reads_as_their_assert_did(value, minimum, expected):
+    """The swap, verify and hco roles asserted: not a boolean; an integer, or digits once trimmed;
+    as int from minimum to 1000. The filter is that, on the one range of swap_plan."""
+    from ansible_collections.ocpv.density.plugins.filter.inputs import overcommit_in_range
+
+    assert overcommit_in_range(value, minimum) is expected
+    if minimum == 101:
+        assert overcommit_in_range(value) is expected
+
+
+def test_every_overcommit_range_is_the_one_of_swap_plan():
+    from ansible_collections.ocpv.density.plugins.module_utils import swap_plan
+
+    assert (v.OVERCOMMIT_MIN, v.OVERCOMMIT_MAX, v.HCO_OVERCOMMIT_MIN) == (101, 1000, 100)
+    assert v.overcommit_in_range is swap_plan.overcommit_in_range
+    for var, low in (("swap_overcommit", 101), ("verify_overcommit", 101), ("hco_overcommit", 100)):
+        check = v.CHECK_BY_VAR[var]
+        assert (check["minimum"], check["maximum"]) == (low, swap_plan.OVERCOMMIT_MAX)
+    assert [swap_plan.overcommit_in_range(n) for n in (100, 101, 1000, 1001, True)] == [False, True, True, False, False]
+    for path, var in (("swap/tasks/settings.yml", "swap_overcommit"), ("verify/tasks/verify.yml", "verify_overcommit"),
+                      ("hco/tasks/hco.yml", "__hco_target")):
+        with open(os.path.join(ROOT, "roles", path)) as handle:
+            text = handle.read()
+        assert "%s | ocpv.density.overcommit_in_range" % var in text and "<= 1000" not in text, path
