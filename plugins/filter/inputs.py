@@ -4,7 +4,7 @@
 """Filters ``input_refusals``, ``kubelet_config_merge`` and ``overcommit_in_range``: input checks of
 the preflight role that an argument spec cannot express. Docs in input_refusals.yml,
 kubelet_config_merge.yml and overcommit_in_range.yml beside this file; the logic is in
-module_utils/validate.py and module_utils/swap_plan.py (the overcommit range)."""
+plugin_utils/validate.py and module_utils/swap_plan.py (the overcommit range)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ocpv.density.plugins.module_utils import inputs as _inputs
-from ansible_collections.ocpv.density.plugins.module_utils import validate as _validate
+from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as _inputs
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate as _validate
 from ansible_collections.ocpv.density.plugins.module_utils.swap_plan import OVERCOMMIT_MIN, overcommit_in_range as _in_range
 
 _DIGITS_RE = re.compile(r"[0-9]+")
@@ -33,7 +33,7 @@ def _plain(value):
 
 
 def input_refusals(values, roles, mode="apply", prefix="", names=None, hostvars=None):
-    """Every refusal of the inputs (module_utils/validate.py), one sentence each."""
+    """Every refusal of the inputs (plugin_utils/validate.py), one sentence each."""
     if not isinstance(values, Mapping):
         raise AnsibleFilterError("input_refusals: expects a mapping of variable names to values, got %s"
                                  % type(values).__name__)

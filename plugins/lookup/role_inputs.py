@@ -63,7 +63,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.ocpv.density.plugins.module_utils.inputs import role_inputs
+from ansible_collections.ocpv.density.plugins.plugin_utils.inputs import role_inputs
 
 # plugins/lookup/ -> the collection root, which holds roles/ (checkout and installed collection).
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")

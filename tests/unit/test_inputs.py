@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""Input checks of the preflight role (plugins/module_utils/inputs.py, lookup role_inputs; the
+"""Input checks of the preflight role (plugins/plugin_utils/inputs.py, lookup role_inputs; the
 unknown-name rules are in test_validate.py) and their wiring in roles/preflight/tasks/inputs.yml: every
 public variable of every role is checked before any request to the cluster."""
 
@@ -12,8 +12,8 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.ocpv.density.plugins.module_utils import inputs as i
-from ansible_collections.ocpv.density.plugins.module_utils import validate
+from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as i
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = os.path.join(ROOT, "roles")

@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""The one validation of every input (plugins/module_utils/validate.py), table-driven per class of
+"""The one validation of every input (plugins/plugin_utils/validate.py), table-driven per class of
 issue 21 (careless and hostile input) and issue 20 item 4 (one sentence per wrong input).
 
 Oracle for names and label keys: the ``kubernetes`` Python client (37.x) has no name validators
@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from ansible_collections.ocpv.density.plugins.module_utils import inputs as i
-from ansible_collections.ocpv.density.plugins.module_utils import validate as v
+from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as i
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate as v
 from ansible_collections.ocpv.density.plugins.module_utils.profiles import load_profiles
 
 import os

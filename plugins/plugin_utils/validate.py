@@ -32,7 +32,7 @@ __metaclass__ = type
 import posixpath
 import re
 
-from ansible_collections.ocpv.density.plugins.module_utils.inputs import (
+from ansible_collections.ocpv.density.plugins.plugin_utils.inputs import (
     as_integer, input_problem, shown, ROLE_PREFIXES, _DNS_LABEL_RE, _DNS_SUBDOMAIN_RE)
 # The one overcommit range (swap_plan.overcommit_in_range), also the swap_size module's.
 from ansible_collections.ocpv.density.plugins.module_utils.swap_plan import (
