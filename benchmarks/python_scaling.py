@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
 
-from ansible_collections.ocpv.density.plugins.module_utils.qos import qos_class, swap_eligible  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.ocpv.density.plugins.plugin_utils.qos import qos_class, swap_eligible  # noqa: E402 pylint: disable=wrong-import-position
 from ansible_collections.ocpv.density.plugins.module_utils.swap_plan import plan_swap  # noqa: E402 pylint: disable=wrong-import-position
 
 # MemTotal-like capacities (Ki) of common worker sizes, and disk sizes.

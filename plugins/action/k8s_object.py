@@ -2,7 +2,7 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
 """Action plugin for ocpv.density.k8s_object: runs the module, then adds what it did (create,
-change, delete or keep) to the run's plan, the fact ``ocpv_density_plan`` (module_utils/run_plan.py),
+change, delete or keep) to the run's plan, the fact ``ocpv_density_plan`` (plugin_utils/run_plan.py),
 which check mode writes as the report does."""
 
 from __future__ import (absolute_import, division, print_function)
@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ocpv.density.plugins.module_utils import run_plan
+from ansible_collections.ocpv.density.plugins.plugin_utils import run_plan
 
 
 class ActionModule(ActionBase):

@@ -5,7 +5,7 @@
 
 An action plugin rather than a module so progress lines reach the user (and AAP job output) while
 the rollout runs; a module's output only appears when it returns. The rollout logic lives in
-module_utils/mcp_status.py; this file only builds the client, maps API errors and formats results.
+plugin_utils/mcp_status.py; this file only builds the client, maps API errors and formats results.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -24,7 +24,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ocpv.density.plugins.module_utils import mcp_status
+from ansible_collections.ocpv.density.plugins.plugin_utils import mcp_status
 
 display = Display()
 

@@ -7,7 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ocpv.density.plugins.module_utils import qos
+from ansible_collections.ocpv.density.plugins.plugin_utils import qos
 
 
 def qos_class(pod):

@@ -1,19 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""Filters ``input_refusals`` and ``kubelet_config_merge``: input checks of the preflight role that
-an argument spec cannot express. Docs in input_refusals.yml and kubelet_config_merge.yml beside
-this file; the logic is in module_utils/validate.py."""
+"""Filters ``input_refusals``, ``kubelet_config_merge`` and ``overcommit_in_range``: input checks of
+the preflight role that an argument spec cannot express. Docs in input_refusals.yml,
+kubelet_config_merge.yml and overcommit_in_range.yml beside this file; the logic is in
+plugin_utils/validate.py and module_utils/swap_plan.py (the overcommit range)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ocpv.density.plugins.module_utils import inputs as _inputs
-from ansible_collections.ocpv.density.plugins.module_utils import validate as _validate
+from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as _inputs
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate as _validate
+from ansible_collections.ocpv.density.plugins.module_utils.swap_plan import OVERCOMMIT_MIN, overcommit_in_range as _in_range
+
+_DIGITS_RE = re.compile(r"[0-9]+")
 
 
 def _plain(value):
@@ -28,7 +33,7 @@ def _plain(value):
 
 
 def input_refusals(values, roles, mode="apply", prefix="", names=None, hostvars=None):
-    """Every refusal of the inputs (module_utils/validate.py), one sentence each."""
+    """Every refusal of the inputs (plugin_utils/validate.py), one sentence each."""
     if not isinstance(values, Mapping):
         raise AnsibleFilterError("input_refusals: expects a mapping of variable names to values, got %s"
                                  % type(values).__name__)
@@ -55,6 +60,24 @@ def kubelet_config_merge(user, profile_row):
     return _validate.kubelet_config_merge(_plain(profile_row), _plain(user))
 
 
+def overcommit_in_range(value, minimum=OVERCOMMIT_MIN):
+    """Whether a role's overcommit variable is a whole number (unquoted, or digits in a text) in the
+    overcommit range from ``minimum`` (module_utils/swap_plan.py overcommit_in_range)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DIGITS_RE.fullmatch(text):
+            return False
+        try:
+            value = int(text)
+        except ValueError:  # more digits than Python converts: no overcommit either
+            return False
+    if not isinstance(value, int) or isinstance(minimum, bool) or not isinstance(minimum, int):
+        return False
+    return _in_range(int(value), minimum)
+
+
 class FilterModule(object):
     """Input checks of ocpv.density."""
 
@@ -62,4 +85,5 @@ class FilterModule(object):
         return {
             'input_refusals': input_refusals,
             'kubelet_config_merge': kubelet_config_merge,
+            'overcommit_in_range': overcommit_in_range,
         }

@@ -14,7 +14,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.module_utils import hco as _hco
 from ansible_collections.ocpv.density.plugins.module_utils import k8s_object as _k8s_object
 from ansible_collections.ocpv.density.plugins.module_utils import kubelet_merge as _kubelet_merge
-from ansible_collections.ocpv.density.plugins.module_utils import node_placement as _node_placement
+from ansible_collections.ocpv.density.plugins.plugin_utils import node_placement as _node_placement
 from ansible_collections.ocpv.density.plugins.module_utils import pools as _pools
 from ansible_collections.ocpv.density.plugins.module_utils import profiles as _profiles
 from ansible_collections.ocpv.density.plugins.module_utils import quantity as _quantity

@@ -10,7 +10,7 @@ import datetime
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six.moves.collections_abc import Mapping
-from ansible_collections.ocpv.density.plugins.module_utils import report
+from ansible_collections.ocpv.density.plugins.plugin_utils import report
 
 SETTINGS = ("overcommit", "pool", "agent", "namespace", "daemonset", "swap_machineconfig", "hco_name",
             "hco_namespace", "hco_api_version")
@@ -26,7 +26,7 @@ def _plain(value):
 
 
 def density_report(reads, settings):
-    """The density report of the verify role (module_utils/report.py)."""
+    """The density report of the verify role (plugin_utils/report.py)."""
     if not isinstance(reads, Mapping) or not isinstance(settings, Mapping):
         raise AnsibleFilterError("density_report: expects two mappings, the reads and the settings")
     missing = [key for key in SETTINGS if key not in settings]

@@ -3,13 +3,13 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Filters ``selected_steps`` and ``tag_problem``: the steps of the site procedure a tag selection
 runs, and a tag no step has. Docs in the YAML files beside this file; the logic is in
-module_utils/steps.py."""
+plugin_utils/steps.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ocpv.density.plugins.module_utils.steps import selected_steps, tag_problem
+from ansible_collections.ocpv.density.plugins.plugin_utils.steps import selected_steps, tag_problem
 
 
 class FilterModule(object):

@@ -12,10 +12,11 @@ author: ocpv.density maintainers (!UNKNOWN)
 version_added: 0.1.0
 short_description: The variables of every role of the ocpv.density collection
 description:
-  - Reads the roles of the collection (C(meta/argument_specs.yml), C(defaults/main.yml),
-    C(vars/main.yml) and the task files) and returns one entry per role, so that the preflight
-    role can validate every role's inputs before the first request to the cluster, and tell a
-    typo (C(hco_wait_timout)) from a variable of the collection.
+  - Reads the roles of the collection (C(meta/argument_specs.yml) and C(defaults/main.yml)) and
+    returns one entry per role, so that the preflight role can validate every role's inputs
+    before the first request to the cluster, and tell a typo (C(hco_wait_timout)) from a
+    variable of the collection. The roles' internal names carry the prefix C(__<role>_) and
+    are no input.
   - With role names as terms, returns those roles only.
 options:
   _terms:
@@ -55,12 +56,6 @@ _raw:
       description: The names of every entry point's options and of the role defaults.
       type: list
       elements: str
-    known:
-      description:
-        - Every name the role defines - public, its vars, and what its tasks set (register,
-          set_fact, loop_var, task and block vars).
-      type: list
-      elements: str
 """
 
 import os
@@ -68,7 +63,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.ocpv.density.plugins.module_utils.inputs import role_inputs
+from ansible_collections.ocpv.density.plugins.plugin_utils.inputs import role_inputs
 
 # plugins/lookup/ -> the collection root, which holds roles/ (checkout and installed collection).
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")

@@ -28,6 +28,7 @@ from ansible_collections.ocpv.density.plugins.module_utils.quantity import (
 
 OVERCOMMIT_MIN = 101
 OVERCOMMIT_MAX = 1000
+HCO_OVERCOMMIT_MIN = 100
 DEFAULT_DISK_MARGIN_PERCENT = 15
 DEFAULT_DISK_MARGIN_MIN_MIB = 10240
 
@@ -41,9 +42,17 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def overcommit_in_range(number, minimum=OVERCOMMIT_MIN):
+    """Whether the whole number ``number`` is an overcommit percent: from ``minimum`` (101 for the
+    overcommit that sizes swap; HCO_OVERCOMMIT_MIN, 100 - no overcommit - for HCO's) to
+    OVERCOMMIT_MAX. The one range check of the collection: the input validation, the roles used on
+    their own and the swap_size module ask it, each with its own reading of the value."""
+    return _is_int(number) and minimum <= number <= OVERCOMMIT_MAX
+
+
 def validate_overcommit(overcommit):
     """Return overcommit if it is an integer percent in [101, 1000], else raise SwapPlanError."""
-    if not _is_int(overcommit) or not OVERCOMMIT_MIN <= overcommit <= OVERCOMMIT_MAX:
+    if not overcommit_in_range(overcommit):
         raise SwapPlanError(
             "overcommit must be an integer percent from {0} to {1} (150 means 50 % more VM memory "
             "than RAM); got {2!r} ({3})".format(OVERCOMMIT_MIN, OVERCOMMIT_MAX, overcommit, type(overcommit).__name__))

@@ -45,7 +45,7 @@ notes:
 EXAMPLES = r"""
 - name: Write the objects the run would apply
   ocpv.density.render_files:
-    objects: "{{ preflight_render_objects }}"
+    objects: "{{ __preflight_render_objects }}"
     dest: "{{ render_dir }}"
 """
 

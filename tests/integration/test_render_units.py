@@ -97,8 +97,8 @@ def test_the_judge_says_no(tmp_path, good_line, bad_line, words):
     """The deliberately broken inputs this check was seen to fail on: an unknown service type
     (only a warning, exit status 0) and an ExecStart= script the MachineConfig does not ship."""
     vars_text = yaml.safe_load((ROOT / "roles" / "swap" / "vars" / "main.yml").read_text())
-    unit_text = vars_text["swap_unit_provision"].replace("{{ swap_file | dirname }}", "/var") \
-        .replace("{{ swap_script_path }}", "/usr/local/sbin/ocpv-density-swap.sh")
+    unit_text = vars_text["__swap_unit_provision"].replace("{{ swap_file | dirname }}", "/var") \
+        .replace("{{ __swap_script_path }}", "/usr/local/sbin/ocpv-density-swap.sh")
     assert good_line in unit_text
     source = "data:text/plain;charset=utf-8;base64," + base64.b64encode(b"#!/bin/sh\n").decode()
 

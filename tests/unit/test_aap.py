@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ocpv.density.plugins.module_utils import validate
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 AAP = ROOT / "aap"

@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""Input checks of the preflight role (plugins/module_utils/inputs.py, lookup role_inputs; the
+"""Input checks of the preflight role (plugins/plugin_utils/inputs.py, lookup role_inputs; the
 unknown-name rules are in test_validate.py) and their wiring in roles/preflight/tasks/inputs.yml: every
 public variable of every role is checked before any request to the cluster."""
 
@@ -12,8 +12,8 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.ocpv.density.plugins.module_utils import inputs as i
-from ansible_collections.ocpv.density.plugins.module_utils import validate
+from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as i
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = os.path.join(ROOT, "roles")
@@ -210,29 +210,71 @@ def test_unknown_kind_is_a_programming_error():
 # ---------------------------------------------------------------------------------------------
 # role_inputs
 
-def test_role_inputs_know_what_each_role_defines():
+def test_role_inputs_know_the_inputs_of_each_role():
     roles = {r["name"]: r for r in i.read_role_inputs(ROLES)}
     assert "hco_wait_timeout" in roles["hco"]["options"] and roles["hco"]["options"]["hco_wait_timeout"]["type"] == "int"
     assert "preflight_hco_name" in roles["preflight"]["public"]  # a default without a spec option
-    known = set(roles["preflight"]["known"])
-    # registered, set_fact, loop_var and task vars of the preflight tasks
-    for name in ("preflight_cluster", "__preflight_assessment", "preflight_render_role", "preflight_input_roles",
-                 "preflight_input_refusals", "preflight_input_set", "preflight_input_public"):
-        assert name in known, name
-    assert "swap_settings" in roles["swap"]["known"] and "swap_env_content" in roles["swap"]["known"]
-    assert "hco_target" in roles["hco"]["known"]
-    assert "swap_settings" not in roles["swap"]["public"]
+    assert sorted(roles["swap"]) == ["name", "options", "public"]  # the task files are not read
+    assert not [n for r in roles.values() for n in r["public"] if n.startswith("__")]
+
+
+def _task_names(tasks):
+    """register, set_fact keys, loop_var/index_var, task and block vars of a list of tasks."""
+    names = set()
+    for task in tasks or []:
+        if not isinstance(task, dict):
+            continue
+        if isinstance(task.get("register"), str):
+            names.add(task["register"])
+        names.update(task.get("vars") or {})
+        names.update(v for k, v in (task.get("loop_control") or {}).items() if k in ("loop_var", "index_var"))
+        names.update(k for k in task.get("ansible.builtin.set_fact") or {} if k != "cacheable")
+        for key in ("block", "rescue", "always"):
+            names.update(_task_names(task.get(key)))
+    return names
+
+
+def test_the_internal_names_of_each_role_carry_its_prefix():
+    """What a role's tasks set and its vars/main.yml hold is __<role>_* (the redhat-cop
+    convention), an input of a role (passed on as task vars) or a documented output; so the
+    unknown-variable check needs no list of them."""
+    inputs = {n for r in i.read_role_inputs(ROLES) for n in r["public"]} | set(validate.OUTPUTS)
+    wrong = []
+    for role in sorted(os.listdir(ROLES)):
+        tasks_dir = os.path.join(ROLES, role, "tasks")
+        names = set()
+        for task_file in sorted(os.listdir(tasks_dir)):
+            with open(os.path.join(tasks_dir, task_file)) as handle:
+                names.update(_task_names(yaml.safe_load(handle)))
+        role_vars = os.path.join(ROLES, role, "vars", "main.yml")
+        if os.path.isfile(role_vars):
+            with open(role_vars) as handle:
+                names.update(n for n in yaml.safe_load(handle) if not n.startswith("__" + role + "_"))
+        wrong.extend("%s: %s" % (role, n) for n in sorted(names)
+                     if not n.startswith("__" + role + "_") and n not in inputs)
+    assert wrong == []
+    for playbook in ("fleet.yml", "report.yml", "site.yml", "upgrade.yml", "tasks/site_procedure.yml",
+                     "tasks/upgrade_decide.yml", "tasks/upgrade_wait.yml"):
+        with open(os.path.join(ROOT, "playbooks", playbook)) as handle:
+            data = yaml.safe_load(handle)
+        names = set()
+        for item in data:
+            plays = [item.get(k) for k in ("pre_tasks", "tasks", "post_tasks")] if "hosts" in item else [[item]]
+            for tasks in plays:
+                names.update(_task_names(tasks))
+        assert not [n for n in names if not n.startswith(validate.INTERNAL_PREFIXES) and n not in inputs], playbook
 
 
 def test_role_inputs_cache_follows_the_files(tmp_path):
-    role = tmp_path / "r" / "tasks"
+    role = tmp_path / "r" / "defaults"
     role.mkdir(parents=True)
-    (role / "main.yml").write_text("- name: x\n  ansible.builtin.set_fact:\n    r_one: 1\n")
-    assert i.role_inputs(str(tmp_path))[0]["known"] == ["r_one"]
+    (tmp_path / "r" / "tasks").mkdir()
+    (role / "main.yml").write_text("r_one: 1\n")
+    assert i.role_inputs(str(tmp_path))[0]["public"] == ["r_one"]
     os.utime(role / "main.yml", (1, 1))
-    (role / "main.yml").write_text("- block:\n    - name: x\n      register: r_two\n      loop_control: {loop_var: r_three}\n")
+    (role / "main.yml").write_text("r_two: 2\nr_three: 3\n")
     os.utime(role / "main.yml", (2, 2))
-    assert i.role_inputs(str(tmp_path))[0]["known"] == ["r_three", "r_two"]
+    assert i.role_inputs(str(tmp_path))[0]["public"] == ["r_three", "r_two"]
 
 
 # ---------------------------------------------------------------------------------------------

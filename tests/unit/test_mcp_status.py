@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""Unit tests for plugins/module_utils/mcp_status.py: every phase of evaluate_pool and the wait loop."""
+"""Unit tests for plugins/plugin_utils/mcp_status.py: every phase of evaluate_pool and the wait loop."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -9,7 +9,7 @@ import copy
 
 import pytest
 
-from ansible_collections.ocpv.density.plugins.module_utils import mcp_status as ms
+from ansible_collections.ocpv.density.plugins.plugin_utils import mcp_status as ms
 
 OLD = 'rendered-worker-old'
 NEW = 'rendered-worker-new'

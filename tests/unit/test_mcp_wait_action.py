@@ -19,7 +19,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.ocpv.density.plugins.action import mcp_wait as action_mod
-from ansible_collections.ocpv.density.plugins.module_utils import mcp_status as ms
+from ansible_collections.ocpv.density.plugins.plugin_utils import mcp_status as ms
 
 from test_mcp_status import NEW, OLD, Script, make_pool  # pylint: disable=import-error  # tests/unit is on sys.path (pytest rootdir mode)
 

@@ -1,9 +1,9 @@
-"""plugins/module_utils/node_placement.py: where HCO's wasp-agent (which follows the
+"""plugins/plugin_utils/node_placement.py: where HCO's wasp-agent (which follows the
 HyperConverged's spec.infra.nodePlacement) can run."""
 
 import pytest
 
-from ansible_collections.ocpv.density.plugins.module_utils import node_placement as np
+from ansible_collections.ocpv.density.plugins.plugin_utils import node_placement as np
 
 
 def node(name, labels=None, taints=None):

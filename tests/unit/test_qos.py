@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""Unit tests for plugins/module_utils/qos.py: Kubernetes QoS rules and swap eligibility."""
+"""Unit tests for plugins/plugin_utils/qos.py: Kubernetes QoS rules and swap eligibility."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -9,7 +9,7 @@ import copy
 
 import pytest
 
-from ansible_collections.ocpv.density.plugins.module_utils.qos import (
+from ansible_collections.ocpv.density.plugins.plugin_utils.qos import (
     PodError,
     compute_qos_class,
     is_critical_pod,

@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""module_utils/report.py and the density_report filter: the verify role's report, judged from
+"""plugin_utils/report.py and the density_report filter: the verify role's report, judged from
 reads without a cluster. Each problem with the words the user reads."""
 
 import copy
@@ -12,7 +12,7 @@ from jinja2.filters import do_truncate
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ocpv.density.plugins.filter import report as report_filter
-from ansible_collections.ocpv.density.plugins.module_utils import report
+from ansible_collections.ocpv.density.plugins.plugin_utils import report
 
 WORKERS = ["worker-0", "worker-1"]
 SETTINGS = dict(overcommit=150, pool="worker", agent=True, namespace="wasp", daemonset="wasp-agent",

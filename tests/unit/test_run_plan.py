@@ -1,9 +1,9 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""plugins/module_utils/run_plan.py: the plan a check-mode run writes - per object create /
+"""plugins/plugin_utils/run_plan.py: the plan a check-mode run writes - per object create /
 change / delete / keep, and the pools that roll out."""
 
-from ansible_collections.ocpv.density.plugins.module_utils.run_plan import entry, markdown, record, rollouts, summary
+from ansible_collections.ocpv.density.plugins.plugin_utils.run_plan import entry, markdown, record, rollouts, summary
 
 MC = {"kind": "MachineConfig", "metadata": {"name": "90-worker-swap",
                                             "labels": {"machineconfiguration.openshift.io/role": "worker"}}}

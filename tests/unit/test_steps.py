@@ -1,17 +1,17 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""plugins/module_utils/steps.py: which steps of the site procedure a tag selection runs, read from
+"""plugins/plugin_utils/steps.py: which steps of the site procedure a tag selection runs, read from
 the procedure's own step lists (playbooks/tasks/site_procedure.yml)."""
 
 from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.ocpv.density.plugins.module_utils.steps import ROLE_TAGS, selected_steps, tag_problem
+from ansible_collections.ocpv.density.plugins.plugin_utils.steps import ROLE_TAGS, selected_steps, tag_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCEDURE = yaml.safe_load((ROOT / "playbooks" / "tasks" / "site_procedure.yml").read_text())[0]["vars"]
-STEPS, ABSENT_STEPS = PROCEDURE["site_steps"], PROCEDURE["site_absent_steps"]
+STEPS, ABSENT_STEPS = PROCEDURE["__site_steps"], PROCEDURE["__site_absent_steps"]
 
 
 def names(steps):

@@ -162,9 +162,9 @@ def test_wait_timeout_says_what_it_waited_for_and_that_nothing_was_written():
 @pytest.mark.parametrize("value,ok", [(0, True), (3600, True), (u.WAIT_TIMEOUT_MAX, True),
                                       (-1, False), (u.WAIT_TIMEOUT_MAX + 1, False), ("soon", False)])
 def test_upgrade_wait_timeout_range(value, ok):
-    from ansible_collections.ocpv.density.plugins.module_utils import validate
+    from ansible_collections.ocpv.density.plugins.plugin_utils import validate
     check = validate.CHECK_BY_VAR["upgrade_wait_timeout"]
-    from ansible_collections.ocpv.density.plugins.module_utils.inputs import input_problem
+    from ansible_collections.ocpv.density.plugins.plugin_utils.inputs import input_problem
     problem = input_problem("upgrade_wait_timeout", value, check["kind"], minimum=check.get("minimum"),
                             maximum=check.get("maximum"))
     assert (problem == "") is ok, problem

@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""The one validation of every input (plugins/module_utils/validate.py), table-driven per class of
+"""The one validation of every input (plugins/plugin_utils/validate.py), table-driven per class of
 issue 21 (careless and hostile input) and issue 20 item 4 (one sentence per wrong input).
 
 Oracle for names and label keys: the ``kubernetes`` Python client (37.x) has no name validators
@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from ansible_collections.ocpv.density.plugins.module_utils import inputs as i
-from ansible_collections.ocpv.density.plugins.module_utils import validate as v
+from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as i
+from ansible_collections.ocpv.density.plugins.plugin_utils import validate as v
 from ansible_collections.ocpv.density.plugins.module_utils.profiles import load_profiles
 
 import os
@@ -93,6 +93,20 @@ def test_near_misses_of_any_public_input_are_refused_with_the_close_name(name, v
 ])
 def test_names_of_the_user_and_of_ansible_are_not_judged(name, value):
     assert refusals({"overcommit": 150}, names=[name], hostvars={name: value}) == []
+
+
+def test_a_role_prefix_not_in_the_argument_specs_is_unknown_whatever_the_tasks_set():
+    """The rule is the prefix and the argument specs (and defaults): a name the swap role's tasks
+    set internally (as __swap_settings) is no input of it when a user gives it."""
+    first = one_sentence_naming(refusals({"overcommit": 150}, names=["swap_settings"], hostvars={}), "swap_settings")
+    assert first.startswith("swap_settings is not a variable of ocpv.density (the swap_* variables are ")
+    assert "swap_pool" in first and "swap_settings," not in first
+
+
+@pytest.mark.parametrize("name", ["__swap_settings", "__preflight_input_roles", "__site_lock", "__upgrade_reads",
+                                  "__fleet_result", "preflight_cluster", "wasp_agent_node_files"])
+def test_internal_names_and_the_documented_outputs_are_not_judged(name):
+    assert refusals({"overcommit": 150}, names=[name], hostvars={name: {"x": 1}}) == []
 
 
 def test_edit_distance_counts_a_transposition_once():
@@ -319,3 +333,37 @@ def test_role_mode_judges_only_its_prefix_and_the_unset_overcommit_of_absent():
     one_sentence_naming(refusals({"swap_file": "/etc/passwd"}, mode="role", prefix="swap_"), "swap_file")
     # the namespace of the wasp_agent role defaults to namespace_name: no false refusal alone
     assert refusals({"namespace_name": "d", "wasp_agent_namespace": "d"}, mode="role", prefix="wasp_agent_") == []
+
+
+# --- the one overcommit range (swap_plan.overcommit_in_range) and the roles' filter ------------
+@pytest.mark.parametrize("value,minimum,expected", [
+    (150, 101, True), ("150", 101, True), (" 150 ", 101, True), ("0150", 101, True), (101, 101, True),
+    (1000, 101, True), (100, 101, False), (100, 100, True), ("100", 100, True), (99, 100, False),
+    (1001, 101, False), ("1001", 100, False), (True, 101, False), (False, 100, False), (150.0, 101, False),
+    ("150.0", 101, False), ("+150", 101, False), ("1e3", 101, False), ("", 101, False), (None, 101, False),
+    ([150], 101, False), ({"a": 150}, 101, False), ("9" * 5000, 101, False), ("15 0", 101, False),
+])
+def test_the_roles_overcommit_check_reads_as_their_assert_did(value, minimum, expected):
+    """The swap, verify and hco roles asserted: not a boolean; an integer, or digits once trimmed;
+    as int from minimum to 1000. The filter is that, on the one range of swap_plan."""
+    from ansible_collections.ocpv.density.plugins.filter.inputs import overcommit_in_range
+
+    assert overcommit_in_range(value, minimum) is expected
+    if minimum == 101:
+        assert overcommit_in_range(value) is expected
+
+
+def test_every_overcommit_range_is_the_one_of_swap_plan():
+    from ansible_collections.ocpv.density.plugins.module_utils import swap_plan
+
+    assert (v.OVERCOMMIT_MIN, v.OVERCOMMIT_MAX, v.HCO_OVERCOMMIT_MIN) == (101, 1000, 100)
+    assert v.overcommit_in_range is swap_plan.overcommit_in_range
+    for var, low in (("swap_overcommit", 101), ("verify_overcommit", 101), ("hco_overcommit", 100)):
+        check = v.CHECK_BY_VAR[var]
+        assert (check["minimum"], check["maximum"]) == (low, swap_plan.OVERCOMMIT_MAX)
+    assert [swap_plan.overcommit_in_range(n) for n in (100, 101, 1000, 1001, True)] == [False, True, True, False, False]
+    for path, var in (("swap/tasks/settings.yml", "swap_overcommit"), ("verify/tasks/verify.yml", "verify_overcommit"),
+                      ("hco/tasks/hco.yml", "__hco_target")):
+        with open(os.path.join(ROOT, "roles", path)) as handle:
+            text = handle.read()
+        assert "%s | ocpv.density.overcommit_in_range" % var in text and "<= 1000" not in text, path

@@ -7,8 +7,9 @@
 (one sentence each, naming the variable, the value given and what is accepted) for the inputs in
 ``values`` (the variables that are set, by name). It checks, in this order:
 
-1. unknown variables: a role prefix that no role knows, or a near miss (a small edit distance) of
-   any public input, ``render_dri`` or ``overcomit`` alike (``unknown``);
+1. unknown variables: a role prefix and not in that role's argument specs or defaults, or a near
+   miss (a small edit distance) of any public input, ``render_dri`` or ``overcomit`` alike
+   (``unknown_problems``);
 2. types, from the roles' argument specs (``int``, ``bool``, ``str``, ``dict``, ``list``, choices);
 3. shape and range (``CHECKS``: DNS-1123 names, label maps, paths, URLs, seconds...), and the names
    *derived* from the inputs (``90-<pool>-swap``, the label key ``node-role.kubernetes.io/<pool>``);
@@ -31,11 +32,12 @@ __metaclass__ = type
 import posixpath
 import re
 
-from ansible_collections.ocpv.density.plugins.module_utils.inputs import (
+from ansible_collections.ocpv.density.plugins.plugin_utils.inputs import (
     as_integer, input_problem, shown, ROLE_PREFIXES, _DNS_LABEL_RE, _DNS_SUBDOMAIN_RE)
+# The one overcommit range (swap_plan.overcommit_in_range), also the swap_size module's.
+from ansible_collections.ocpv.density.plugins.module_utils.swap_plan import (
+    HCO_OVERCOMMIT_MIN, OVERCOMMIT_MAX, OVERCOMMIT_MIN, overcommit_in_range)
 
-OVERCOMMIT_MIN = 101
-OVERCOMMIT_MAX = 1000
 # swap_size_mib: at most 16 TiB per node. Far below the point where byte arithmetic of 64-bit
 # integers wraps (~8.8e12 MiB), and above any node's disk the collection has seen.
 SWAP_SIZE_MIB_MAX = 16 * 1024 * 1024
@@ -84,7 +86,7 @@ CHECKS = (
      "choices": ["NodeSwapping", "NodeHighSwapActivity", "NodeHighSwapActivityCluster"]},
     {"var": "alerts_runbook_url", "kind": "url", "empty": True},
     # hco
-    {"var": "hco_overcommit", "kind": "integer", "minimum": 100, "maximum": OVERCOMMIT_MAX},
+    {"var": "hco_overcommit", "kind": "integer", "minimum": HCO_OVERCOMMIT_MIN, "maximum": OVERCOMMIT_MAX},
     {"var": "hco_name", "kind": "dns_subdomain"},
     {"var": "hco_namespace", "kind": "dns_label"},
     {"var": "hco_api_version", "kind": "choice", "empty": True, "choices": ["v1beta1", "v1"]},
@@ -260,6 +262,14 @@ def kubelet_config_merge(profile_row, user):
 # ---------------------------------------------------------------------------------------------
 # unknown variables
 
+# The facts a role hands on to the others and to the user (documented in the roles' READMEs):
+# set by the roles, so a variable of a run, but no input of any argument spec.
+OUTPUTS = ("preflight_cluster", "wasp_agent_node_files")
+
+# The internal names of the roles and playbooks (registered results, facts, role vars): the
+# redhat-cop convention __<role>_, never a user's variable.
+INTERNAL_PREFIXES = tuple("__" + p for p in ROLE_PREFIXES + ("site_", "upgrade_", "report_", "fleet_"))
+
 # Names Ansible itself defines (magic and connection variables) are never judged.
 ANSIBLE_NAMES = frozenset((
     "omit", "groups", "group_names", "hostvars", "inventory_hostname", "inventory_hostname_short",
@@ -321,16 +331,20 @@ def _plausible(target, value, options):
 
 def unknown_problems(names, roles, hostvars):
     """Messages for the ``names`` (every variable name of the run) that look meant for the
-    collection but that no role knows."""
-    known, public, options = set(), set(), {}
+    collection but that no role knows: a role prefix and not an input of the roles' argument
+    specs or defaults (nor one of ``OUTPUTS``), or a near miss of such an input. The roles'
+    internal names carry ``__`` in front of their prefix (``INTERNAL_PREFIXES``) and are never
+    judged."""
+    public, options = set(), {}
     for role in roles:
-        known.update(role.get("known") or [])
         public.update(role.get("public") or [])
         options.update(role.get("options") or {})
+    known = public | set(OUTPUTS)
     public_sorted = sorted(public)
     messages = []
     for name in sorted(set(names)):
-        if not isinstance(name, str) or name in known or name in ANSIBLE_NAMES or name.startswith("ansible_"):
+        if (not isinstance(name, str) or name in known or name in ANSIBLE_NAMES or name.startswith("ansible_")
+                or name.startswith(INTERNAL_PREFIXES)):
             continue
         prefix = next((p for p in ROLE_PREFIXES if name.startswith(p)), None)
         near = near_inputs(name, public_sorted)
@@ -423,7 +437,7 @@ def _overcommit_problems(values, mode):
                             % (OVERCOMMIT_MIN, OVERCOMMIT_MAX))
         else:
             number = as_integer(overcommit)
-            if number is None or not OVERCOMMIT_MIN <= number <= OVERCOMMIT_MAX:
+            if number is None or not overcommit_in_range(number):
                 problems.append("overcommit must be a whole number from %d to %d (percent of node memory offered to "
                                 "VMs; 150 gives each node swap of half its RAM), got %s"
                                 % (OVERCOMMIT_MIN, OVERCOMMIT_MAX, shown(overcommit)))
@@ -470,8 +484,8 @@ def _agreement_problems(values):
 
 def refusals(values, roles, mode="apply", prefix="", names=None, hostvars=None, check_unknown=True):
     """Every message for the inputs ``values`` (variables that are set, by name), first the unknown
-    names, then per variable; ``roles``: the role_inputs entries (argument spec options, public and
-    known names). See the module docstring for ``mode`` and ``prefix``."""
+    names, then per variable; ``roles``: the role_inputs entries (argument spec options and public
+    names). See the module docstring for ``mode`` and ``prefix``."""
     every = dict(values or {})
     values = dict((k, v) for k, v in every.items() if k.startswith(prefix)) if prefix else every
     options = {}

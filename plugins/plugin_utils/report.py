@@ -16,7 +16,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ocpv.density.plugins.module_utils import hco as hco_paths
-from ansible_collections.ocpv.density.plugins.module_utils import qos
+from ansible_collections.ocpv.density.plugins.plugin_utils import qos
 from ansible_collections.ocpv.density.plugins.module_utils.quantity import to_mib
 
 _SWAP_TOTAL = re.compile(r"SwapTotal:\s+([0-9]+)")

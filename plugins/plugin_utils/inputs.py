@@ -7,9 +7,9 @@
   needs (a DNS-1123 name, an absolute path without shell metacharacters, a label map, a number of
   seconds in a range, ...). Returns the message for the user, naming the variable and what it
   accepts, or ``''``.
-- ``role_inputs(roles_dir)``: per role of the collection, the options of its argument specs, the
-  keys of its defaults and vars, and the names its tasks set (register, set_fact, loop_var, task
-  and block vars): every name the collection itself defines.
+- ``role_inputs(roles_dir)``: per role of the collection, the options of its argument specs and
+  the keys of its defaults: every input the collection defines (its internal names carry the
+  ``__<role>_`` prefix and are none).
 
 Which names a run was given that no role knows is validate.py's ``unknown_problems``.
 
@@ -254,31 +254,6 @@ def _load_yaml(path):
         return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # nosec: safe loader
 
 
-def task_names(tasks):
-    """Names a list of tasks (and their blocks) defines: register, set_fact keys, loop_var,
-    task and block vars."""
-    names = set()
-    for task in tasks or []:
-        if not isinstance(task, dict):
-            continue
-        for key in ("register",):
-            if isinstance(task.get(key), str):
-                names.add(task[key])
-        if isinstance(task.get("vars"), dict):
-            names.update(task["vars"])
-        loop_control = task.get("loop_control")
-        if isinstance(loop_control, dict):
-            for key in ("loop_var", "index_var"):
-                if isinstance(loop_control.get(key), str):
-                    names.add(loop_control[key])
-        for action in ("ansible.builtin.set_fact", "set_fact", "ansible.legacy.set_fact"):
-            if isinstance(task.get(action), dict):
-                names.update(key for key in task[action] if key not in ("cacheable",))
-        for key in ("block", "rescue", "always"):
-            names.update(task_names(task.get(key)))
-    return names
-
-
 _ROLE_INPUTS_CACHE = {}
 
 
@@ -286,7 +261,7 @@ def _role_files(roles_dir):
     """(path, mtime) of every file role_inputs reads, to tell when a cached answer is stale."""
     found = []
     for root, _dirs, files in os.walk(roles_dir):
-        if os.path.basename(root) in ("meta", "defaults", "vars", "tasks"):
+        if os.path.basename(root) in ("meta", "defaults"):
             found.extend((os.path.join(root, f), os.path.getmtime(os.path.join(root, f))) for f in sorted(files))
     return tuple(sorted(found))
 
@@ -303,11 +278,12 @@ def role_inputs(roles_dir):
 
 
 def read_role_inputs(roles_dir):
-    """Per role under ``roles_dir`` (sorted by name): ``{name, options, defaults, vars, internal}``.
+    """Per role under ``roles_dir`` (sorted by name): ``{name, options, public}``.
 
     ``options`` are the argument spec options of the ``main`` entry point (the spec itself, for
-    validation); ``public`` the names of every entry point's options and of the defaults; ``known``
-    every name the role defines (public, vars, and what its tasks set).
+    validation); ``public`` the names of every entry point's options and of the defaults: the
+    role's inputs. Its internal names (registered results, facts, role vars) carry ``__`` in
+    front of the role's prefix and are no input.
     """
     roles = []
     for name in sorted(os.listdir(roles_dir)):
@@ -320,17 +296,9 @@ def read_role_inputs(roles_dir):
         for entry in spec.values():
             every_option.update((entry or {}).get("options") or {})
         defaults = set(_load_yaml(os.path.join(path, "defaults", "main.yml")) or {})
-        role_vars = set(_load_yaml(os.path.join(path, "vars", "main.yml")) or {})
-        internal = set()
-        tasks_dir = os.path.join(path, "tasks")
-        for task_file in sorted(os.listdir(tasks_dir)):
-            if task_file.endswith((".yml", ".yaml")):
-                internal.update(task_names(_load_yaml(os.path.join(tasks_dir, task_file))))
-        public = every_option | defaults
         roles.append({
             "name": name,
             "options": options,
-            "public": sorted(public),
-            "known": sorted(public | role_vars | internal),
+            "public": sorted(every_option | defaults),
         })
     return roles
