@@ -98,7 +98,7 @@ def dig(obj, *keys, default=None):
 
 
 # =============================================================================================
-# Pure logic (unit-tested in tests/unit/test_emulator_logic.py)
+# Pure logic (unit-tested in tests/harness/test_emulator_logic.py)
 # =============================================================================================
 
 _QUANTITY = re.compile(r"^([0-9.]+)([a-zA-Z]*)$")
