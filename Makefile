@@ -13,7 +13,7 @@ WORKERS ?= 2
 # cluster-down/status work without the venv (cluster.py needs only the stdlib for them)
 CLUSTER_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY)) localcluster/cluster.py
 
-.PHONY: setup build-cluster real-components installed docs cluster-up cluster-down cluster-status demo test lint sanity unit integration molecule soak bench clean
+.PHONY: setup build-cluster real-components installed docs cluster-up cluster-down cluster-status demo test lint sanity unit harness integration molecule soak bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m venv $(VENV)
@@ -45,7 +45,7 @@ cluster-status: ## its processes and their memory
 demo: cluster-up ## README main command: cluster + site playbook at 150 %
 	KUBECONFIG=$(CURDIR)/.localcluster/$(NAME)/kubeconfig $(BIN)/ansible-playbook playbooks/site.yml -e overcommit=150
 
-test: setup build-cluster real-components lint sanity installed docs unit integration ## everything CI runs
+test: setup build-cluster real-components lint sanity installed docs unit harness integration ## everything CI runs
 
 lint: setup
 	bash tests/lint.sh
@@ -59,8 +59,11 @@ docs: setup ## the docs site (antsibull-docs, Sphinx, warnings as errors) and CH
 installed: setup ## the built tarball, installed: contents, sanity, ansible-doc, offline render
 	bash tests/installed.sh
 
-unit: setup real-components
+unit: setup real-components ## the collection's unit tests (no cluster)
 	$(BIN)/pytest -q tests/unit
+
+harness: setup real-components ## the local cluster's own tests (emulator logic, CRDs; no cluster)
+	$(BIN)/pytest -q tests/harness
 
 # verbosity_assertions=2: a failed site run's message (the failed task, the end of the output) is
 # shown whole; pytest cuts a non-string assertion message to 240 characters otherwise.

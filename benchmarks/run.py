@@ -1,6 +1,6 @@
 # Copyright: ocpv.density contributors
 # Apache License 2.0 (see galaxy.yml)
-"""Benchmarks of playbooks/site.yml against the local emulated OpenShift cluster (DESIGN section 7).
+"""Benchmarks of playbooks/site.yml against the local emulated OpenShift cluster.
 
 Measured on the real control plane of cluster ``bench`` (brought up, or reused):
 
@@ -43,11 +43,12 @@ import time
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'localcluster'))
+if ROOT not in sys.path:  # run as a script: the checkout root, for the localcluster package
+    sys.path.insert(0, ROOT)
 
-import cluster as localcluster  # noqa: E402 pylint: disable=wrong-import-position,import-error
-import topology as topo  # noqa: E402 pylint: disable=wrong-import-position,import-error
-from kubeapi import Kube, path as api_path  # noqa: E402 pylint: disable=wrong-import-position,import-error
+from localcluster import cluster as localcluster  # noqa: E402 pylint: disable=wrong-import-position
+from localcluster import topology as topo  # noqa: E402 pylint: disable=wrong-import-position
+from localcluster.kubeapi import Kube, path as api_path  # noqa: E402 pylint: disable=wrong-import-position
 
 USER = 'ocpv-admin'
 WRITE_VERBS = ('create', 'update', 'patch', 'delete', 'deletecollection')

@@ -6,7 +6,7 @@
 # Why a wrapper module: k8s.io/kubernetes requires its staging modules at v0.0.0 and
 # replaces them with ./staging paths, so `go install k8s.io/kubernetes/cmd/...@vX` fails.
 # The wrapper replaces each staging module with its published v0.Y.Z (read from
-# Kubernetes' own go.mod), see shared reference local-control-plane.md §1b.
+# Kubernetes' own go.mod: kubernetes/kubernetes go.mod, its `replace` block).
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.36.3}

@@ -545,42 +545,30 @@ def _kwok_healthy(pki, port):
 # API helpers (harness identity, plain JSON through the kubernetes client's ApiClient)
 # =============================================================================================
 
-class _Api:
-    def __init__(self, kubeconfig):
-        import kubernetes
-        self.client = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
-
-    def request(self, method, path, body=None, content_type="application/json", ok404=False):
-        method, url, headers, body = self.client.param_serialize(
-            method, path, header_params={"Accept": "application/json", "Content-Type": content_type}, body=body,
-            auth_settings=["BearerToken"])[:4]
-        resp = self.client.call_api(method, url, headers, body, _request_timeout=30)
-        data = resp.read()
-        if resp.status == 404 and ok404:
-            return None
-        if not 200 <= resp.status < 300:
-            raise RuntimeError(f"{method} {path}: HTTP {resp.status}: {data[:500].decode(errors='replace')}")
-        return json.loads(data) if data else None
-
-    def close(self):
-        with contextlib.suppress(Exception):
-            self.client.close()
+def _api(kubeconfig):
+    """The harness's REST client (kubeapi.Kube), imported when needed: down and status need only
+    the standard library."""
+    try:
+        from .kubeapi import Kube
+    except ImportError:
+        from kubeapi import Kube
+    return Kube(kubeconfig)
 
 
 def _apply_crd(api, body):
     name = body["metadata"]["name"]
-    current = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", ok404=True)
+    current = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", default=None)
     if current is None:
-        api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body)
+        api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body)
 
 
 def _crd_established(api, name):
-    crd = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+    crd = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
     return any(c["type"] == "Established" and c["status"] == "True" for c in crd.get("status", {}).get("conditions", []))
 
 
 def _nodes_ready(api, names):
-    nodes = {n["metadata"]["name"]: n for n in api.request("GET", "/api/v1/nodes")["items"]}
+    nodes = {n["metadata"]["name"]: n for n in api.list("/api/v1/nodes")}
     for name in names:
         node = nodes.get(name)
         if node is None:
@@ -763,14 +751,14 @@ def _start(name, run, release, topology, openshift, quiet):
             f"--authentication-kubeconfig={sched_kc}", f"--authorization-kubeconfig={sched_kc}",
             "--bind-address=127.0.0.1", f"--secure-port={ports['kube-scheduler']}", "--leader-elect=false",
             "--profiling=false"], env)
-        api = _Api(run / "harness.kubeconfig")
+        api = _api(run / "harness.kubeconfig")
         # kwok's Exec CRD must exist before kwok starts watching it (--enable-crds=Exec)
         for crd in sorted(KWOK_DIR.glob("*.kwok.x-k8s.io.yaml")):
             _apply_crd(api, _yaml().safe_load(crd.read_text()))
         starter.wait("kube-controller-manager", lambda: _healthz(ports["kube-controller-manager"]))
         starter.wait("kube-scheduler", lambda: _healthz(ports["kube-scheduler"]))
         starter.wait("kube-controller-manager",
-                     lambda: api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default", ok404=True),
+                     lambda: api.get("/api/v1/namespaces/default/serviceaccounts/default", default=None),
                      what="ready (ServiceAccount default/default not created)")
         for crd in sorted(KWOK_DIR.glob("*.kwok.x-k8s.io.yaml")):
             crd_name = _yaml().safe_load(crd.read_text())["metadata"]["name"]
@@ -787,8 +775,8 @@ def _start(name, run, release, topology, openshift, quiet):
             _component_env(run, "kwok"))
         starter.wait("kwok", lambda: _kwok_healthy(pki, ports["kwok"]))
         for node in nodes:
-            if api.request("GET", f"/api/v1/nodes/{node.name}", ok404=True) is None:
-                api.request("POST", "/api/v1/nodes", node.node_object())
+            if api.get(f"/api/v1/nodes/{node.name}", default=None) is None:
+                api.create("/api/v1/nodes", node.node_object())
         starter.wait("kwok", lambda: (starter.check_alive(), _nodes_ready(api, [n.name for n in nodes]))[1],
                      what="making the nodes Ready (or kube-controller-manager not removing the not-ready taint)")
         timings["kwok+nodes"] = time.monotonic() - t

@@ -13,8 +13,9 @@ ocpv.density relies on, against the real kube-apiserver of the local cluster:
 
 Run by cluster.py as `python localcluster/emulator.py --kubeconfig <run>/emulator.kubeconfig
 --run-dir <run> --topology T`; its requests are made as user `system:ocpv-emulator`, so they can
-be told apart in the audit log. Behaviour follows shared reference openshift-apis.md §2-§4 and
-wasp-agent.md; docs/development.md describes it for users of the harness.
+be told apart in the audit log. Behaviour follows the upstream operators (openshift/machine-config-operator,
+kubevirt/hyperconverged-cluster-operator, openshift-virtualization/wasp-agent); docs/development.md
+describes it for users of the harness.
 
 Files under <run>/emulator/: `ready` (pid, once the first cycle succeeded), `counters.json`
 ({"reboots": {node: n}, "rollouts": {pool: n}, "max_updating": {pool: n}}), `alerts.json`
@@ -97,7 +98,7 @@ def dig(obj, *keys, default=None):
 
 
 # =============================================================================================
-# Pure logic (unit-tested in tests/unit/test_emulator_logic.py)
+# Pure logic (unit-tested in tests/harness/test_emulator_logic.py)
 # =============================================================================================
 
 _QUANTITY = re.compile(r"^([0-9.]+)([a-zA-Z]*)$")

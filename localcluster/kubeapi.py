@@ -62,6 +62,13 @@ class Kube:
             raise ApiError(resp.status, method, url_path, data.decode(errors="replace"))
         return json.loads(data) if data else None
 
+    def close(self):
+        """Close the connection pool (best effort: the client may already be gone)."""
+        try:
+            self.api.close()
+        except Exception:  # noqa: BLE001 pylint: disable=broad-except
+            pass
+
     # --- verbs -----------------------------------------------------------------------------
     def get(self, url_path, default=...):
         """The object, or `default` when it does not exist (404) if a default is given."""

@@ -1,8 +1,9 @@
 """The OpenShift releases the local cluster emulates: one row per minor, the only place that knows
 which version of what ships where (openshift.py seeds from it, emulator.py behaves by it).
 
-Sources: shared reference openshift-apis.md (HCO API versions, MCO Ignition support, KubeletConfig
-swap keys) and wasp-agent.md (CNV = HCO release mapping, HCO-managed wasp-agent from HCO 1.16).
+Sources: kubevirt/hyperconverged-cluster-operator (HCO API versions; the CNV = HCO release mapping;
+HCO-managed wasp-agent from HCO 1.16), openshift/machine-config-operator (Ignition support) and
+openshift/api machineconfiguration/v1 (KubeletConfig swap keys).
 """
 
 import hashlib

@@ -8,7 +8,7 @@ topology looks like (tests, docs).
     hcp      4 workers, no masters (the control plane is hosted)        (HyperShift / HCP)
 
 Labels and taints are what OpenShift 4.x puts on its nodes (kubelet well-known labels, the
-installer's node-role labels, `node.openshift.io/os_id`), see shared reference openshift-apis.md.
+installer's node-role labels, `node.openshift.io/os_id`; openshift/installer, openshift/api).
 """
 
 TOPOLOGIES = ("ha", "compact", "sno", "hcp")

@@ -11,11 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from localcluster import cluster as localcluster
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")  # the venv's

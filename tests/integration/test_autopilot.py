@@ -15,16 +15,13 @@ MergeMachineConfigs): the emulator records such a conflict in emulator/conflicts
 """
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from clusterlib import keep_clusters, start_cluster, wait_for
 from test_site import MCFG, apps_api, custom_api, describe_writes, get_pool, machineconfig, settled, site
+from localcluster import cluster as localcluster
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
 
 NAME = "autopilot"
 DROPIN = "/etc/openshift/kubelet.conf.d/90-swap.conf"

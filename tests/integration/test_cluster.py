@@ -13,8 +13,8 @@ import kubernetes
 import pytest
 from clusterlib import ROOT, localcluster, start_cluster, wait_for
 from kubernetes.stream import stream
+from localcluster import topology as topo
 
-import topology as topo
 
 CLI = [sys.executable, str(ROOT / "localcluster" / "cluster.py")]
 

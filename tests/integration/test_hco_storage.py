@@ -9,16 +9,12 @@ from which one it stores. One local cluster (``hcostore``) at 4.22.
 """
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from clusterlib import keep_clusters, start_cluster, wait_for
 from test_site import ANSIBLE_PLAYBOOK, PLAYBOOK_TIMEOUT, ROOT, custom_api, describe_writes, settled, site
+from localcluster import cluster as localcluster
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
 
 NAME = "hcostore"
 HC = ("hco.kubevirt.io", "v1", "openshift-cnv", "hyperconvergeds", "kubevirt-hyperconverged")

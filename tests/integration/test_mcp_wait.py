@@ -8,7 +8,6 @@ pools out node by node, as the Machine Config Operator does. Every test starts a
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,11 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 from clusterlib import ANSIBLE_PLAYBOOK, wait_for
+from localcluster import openshift as harness  # held_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localcluster"))
-
-import openshift as harness  # noqa: E402  (localcluster/openshift.py: held_emulator)
 
 MCFG = "machineconfiguration.openshift.io"
 DEGRADE_ANNOTATION = "localcluster.ocpv.io/degrade"

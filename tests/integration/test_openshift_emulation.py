@@ -6,19 +6,16 @@ starts from openshift.reset(), and the module leaves the cluster reset to its ow
 """
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from localcluster import emulator
+from localcluster import openshift
+from localcluster import releases
+from localcluster.emulator import MCFG
+from localcluster.kubeapi import ApiError, Kube, path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
-
-import emulator  # noqa: E402
-import openshift  # noqa: E402
-import releases  # noqa: E402
-from emulator import MCFG  # noqa: E402
-from kubeapi import ApiError, Kube, path  # noqa: E402
 
 GiB_KB = 1024 * 1024
 HC_V1BETA1 = path("hco.kubevirt.io/v1beta1", "hyperconvergeds", "kubevirt-hyperconverged", "openshift-cnv")

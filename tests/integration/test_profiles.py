@@ -12,19 +12,16 @@ the module unless OCPV_KEEP_CLUSTER=1.
 """
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from clusterlib import keep_clusters, start_cluster, wait_for
 from test_site import (MCFG, WORKERS, apps_api, core_api, counters, create_user_kubeletconfig, custom_api,
                        describe_writes, kubeletconfigs, machineconfig, settled, site)
+from localcluster import cluster as localcluster
+from localcluster import openshift
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
-import openshift  # noqa: E402
 
 NAME = "profiles"
 PREVIOUS_ANNOTATION = "density.ocpv.io/previous-kubelet-config"

@@ -5,17 +5,14 @@ cluster (``roles-<topology>``), stopped at the end of the module unless OCPV_KEE
 """
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from clusterlib import keep_clusters, start_cluster
 from test_site import describe_writes, site
+from localcluster import cluster as localcluster
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
 
 
 def topology_cluster(topology):

@@ -11,7 +11,7 @@ import json
 
 import kubernetes
 import test_site
-from kubeapi import Kube, path  # localcluster/, on sys.path through clusterlib
+from localcluster.kubeapi import Kube, path
 from test_site import (MCFG, WORKERS, apps_api, counters, custom_api, hco_overcommit, kubeletconfigs, machineconfig,
                        settled, site)
 

@@ -13,7 +13,6 @@ One cluster (``upgrade``), stopped at the end of the module unless OCPV_KEEP_CLU
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,14 +21,12 @@ import pytest
 from clusterlib import keep_clusters, start_cluster, wait_for
 from test_site import (PLAYBOOK_TIMEOUT, WORKERS, Run, apps_api, counters, describe_writes, kubeletconfigs,
                        machineconfig, settled, site_command)
+from localcluster import cluster as localcluster
+from localcluster import emulator
+from localcluster import openshift
+from localcluster import releases
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localcluster"))
-
-import cluster as localcluster  # noqa: E402
-import emulator  # noqa: E402
-import openshift  # noqa: E402
-import releases  # noqa: E402
 
 NAME = "upgrade"
 MASTERS = ["master-0", "master-1", "master-2"]

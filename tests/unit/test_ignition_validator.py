@@ -12,17 +12,11 @@ ValidateIgnition do, up to the newest spec the oldest release of the profile par
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import os
-import sys
-
 import pytest
 
-from offline_render import ROOT, profile_row, profiles, render
-
-sys.path.insert(0, os.path.join(ROOT, 'localcluster'))
-
-import realtools  # noqa: E402
-import releases  # noqa: E402
+from offline_render import profile_row, profiles, render
+from localcluster import realtools
+from localcluster import releases
 
 
 def oldest_spec(profile):

@@ -17,16 +17,13 @@ __metaclass__ = type
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
 
 from offline_render import ROOT, profile_row, profiles, render
+from localcluster import realtools
 
-sys.path.insert(0, os.path.join(ROOT, 'localcluster'))
-
-import realtools  # noqa: E402
 
 RULE_SETS_FILE = os.path.join(ROOT, 'roles', 'alerts', 'files', 'rule-sets.yml')
 SCRAPE = 15  # seconds between samples: OpenShift's node-exporter ServiceMonitor interval

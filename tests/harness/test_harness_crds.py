@@ -11,16 +11,13 @@ __metaclass__ = type
 
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from localcluster import openshift
+from localcluster import releases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, 'localcluster'))
-
-import openshift  # noqa: E402
-import releases  # noqa: E402
 
 UPSTREAM = os.path.join(ROOT, 'localcluster', 'crds', 'upstream')
 HCO = 'hyperconvergeds.hco.kubevirt.io'

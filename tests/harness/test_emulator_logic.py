@@ -3,18 +3,14 @@
 import base64
 import gzip
 import json
-import sys
 import urllib.parse
-from pathlib import Path
 
 import pytest
 import yaml
+from localcluster import emulator
+from localcluster import openshift
+from localcluster import releases
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "localcluster"))
-
-import emulator  # noqa: E402
-import openshift  # noqa: E402
-import releases  # noqa: E402
 
 GiB_KB = 1024 * 1024
 
