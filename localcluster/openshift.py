@@ -27,13 +27,20 @@ from pathlib import Path
 import yaml
 
 try:  # imported as localcluster.openshift or run/imported from localcluster/
-    from . import emulator, releases
-    from .emulator import HCO_NAME, HCO_NAMESPACE, KUBEVIRT_NAME, MCFG, dig
+    from . import releases
+    from .apiobjects import MCFG, atomic_write, data_url, dig, now, selector_matches
+    from .emulator import Emulator, MCO_RELEASE_ANNOTATION
+    from .hco import HCO_LABELS, HCO_NAME, HCO_NAMESPACE, KUBEVIRT_NAME, hco_wasp_objects
+    from .mco import CONTROLLER_VERSION, GENERATED_BY, ROLE_LABEL, ensure_rendered
+    from .nodes import NodeDisk, node_mem_total_kb
     from .kubeapi import ApiError, Kube, path
 except ImportError:
-    import emulator
     import releases
-    from emulator import HCO_NAME, HCO_NAMESPACE, KUBEVIRT_NAME, MCFG, dig
+    from apiobjects import MCFG, atomic_write, data_url, dig, now, selector_matches
+    from emulator import Emulator, MCO_RELEASE_ANNOTATION
+    from hco import HCO_LABELS, HCO_NAME, HCO_NAMESPACE, KUBEVIRT_NAME, hco_wasp_objects
+    from mco import CONTROLLER_VERSION, GENERATED_BY, ROLE_LABEL, ensure_rendered
+    from nodes import NodeDisk, node_mem_total_kb
     from kubeapi import ApiError, Kube, path
 
 CRD_DIR = Path(__file__).resolve().parent / "crds"
@@ -167,8 +174,8 @@ def seed_cluster_version(kube, rel, previous_status=None):
             "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{rel.name}"}})
     else:
         cv = kube.merge_patch(cv_path, {"spec": {"channel": f"stable-{rel.name}"},
-                                        "metadata": {"annotations": {emulator.MCO_RELEASE_ANNOTATION: None}}})
-    stamp = emulator.now()
+                                        "metadata": {"annotations": {MCO_RELEASE_ANNOTATION: None}}})
+    stamp = now()
     image = f"quay.io/openshift-release-dev/ocp-release@sha256:{_fake_digest(rel.ocp_version)}"
     history = [{"state": "Completed", "version": rel.ocp_version, "image": image, "verified": False,
                 "startedTime": stamp, "completionTime": stamp}]
@@ -241,11 +248,11 @@ def seed_scc(kube):
 def base_machine_config(role):
     """00-<role>: stands in for MCO's 00-/01- template configs (Ignition 3.4.0)."""
     return {"apiVersion": MCFG, "kind": "MachineConfig",
-            "metadata": {"name": f"00-{role}", "labels": {emulator.ROLE_LABEL: role},
-                         "annotations": {emulator.GENERATED_BY: emulator.CONTROLLER_VERSION}},
+            "metadata": {"name": f"00-{role}", "labels": {ROLE_LABEL: role},
+                         "annotations": {GENERATED_BY: CONTROLLER_VERSION}},
             "spec": {"config": {"ignition": {"version": "3.4.0"},
                                 "storage": {"files": [{"path": "/etc/mco/local.env", "mode": 0o644, "overwrite": True,
-                                                       "contents": {"source": emulator.data_url(f"MCO_ROLE={role}\n")}}]}}}}
+                                                       "contents": {"source": data_url(f"MCO_ROLE={role}\n")}}]}}}}
 
 
 def seed_pool(role):
@@ -254,7 +261,7 @@ def seed_pool(role):
             "metadata": {"name": role, "labels": {f"pools.operator.machineconfiguration.openshift.io/{role}": "",
                                                   **({"operator.machineconfiguration.openshift.io/required-for-upgrade": ""}
                                                      if role == "master" else {})}},
-            "spec": {"machineConfigSelector": {"matchLabels": {emulator.ROLE_LABEL: role}},
+            "spec": {"machineConfigSelector": {"matchLabels": {ROLE_LABEL: role}},
                      "nodeSelector": {"matchLabels": {f"node-role.kubernetes.io/{role}": ""}},
                      "maxUnavailable": 1, "paused": False}}
 
@@ -306,7 +313,7 @@ def seed_virtualization(kube, rel):
     seed_hyperconverged(kube, rel)
     kube.apply(path("kubevirt.io/v1", "kubevirts", namespace=HCO_NAMESPACE), {
         "apiVersion": "kubevirt.io/v1", "kind": "KubeVirt",
-        "metadata": {"name": KUBEVIRT_NAME, "namespace": HCO_NAMESPACE, "labels": dict(emulator.HCO_LABELS)},
+        "metadata": {"name": KUBEVIRT_NAME, "namespace": HCO_NAMESPACE, "labels": dict(HCO_LABELS)},
         "spec": {"configuration": {"developerConfiguration": {"memoryOvercommit": 100}}}})
     kube.merge_patch(path("kubevirt.io/v1", "kubevirts", KUBEVIRT_NAME, HCO_NAMESPACE) + "/status",
                      {"status": {"phase": "Deployed", "observedKubeVirtVersion": f"v1.{rel.hco[1] - 10}.0"}})
@@ -382,7 +389,7 @@ def settle(kube, run_dir, topology, timeout=120):
     if emulator_pid(run_dir):
         kube.wait(lambda: settled(kube, topology), timeout, what="the emulator to settle")
         return
-    emu = emulator.Emulator(kube, run_dir, topology, reboot_seconds=0)
+    emu = Emulator(kube, run_dir, topology, reboot_seconds=0)
     deadline = time.monotonic() + timeout
     while True:
         emu.cycle()
@@ -453,8 +460,8 @@ def reset(kubeconfig, run_dir, release=None):
             _reset_nodes(kube, run_dir)
         state = run_dir / "emulator"
         state.mkdir(parents=True, exist_ok=True)
-        emulator.atomic_write(state / "counters.json", '{"reboots": {}, "rollouts": {}, "max_updating": {}}')
-        emulator.atomic_write(state / "alerts.json", '{"firing": [], "active_since": {}}')
+        atomic_write(state / "counters.json", '{"reboots": {}, "rollouts": {}, "max_updating": {}}')
+        atomic_write(state / "alerts.json", '{"firing": [], "active_since": {}}')
     seed_vm_pods(kube)
     settle(kube, run_dir, topology)
 
@@ -495,8 +502,8 @@ def _reset_machine_config(kube):
     # Retarget the pools on their seed rendered configs and mark them settled there.
     mcs = [base_machine_config(role) for role in ("master", "worker")]
     for pool in kube.list(path(MCFG, "machineconfigpools")):
-        selected = [mc for mc in mcs if emulator.selector_matches(pool["spec"]["machineConfigSelector"], mc["metadata"]["labels"])]
-        emulator.ensure_rendered(kube, pool, selected)
+        selected = [mc for mc in mcs if selector_matches(pool["spec"]["machineConfigSelector"], mc["metadata"]["labels"])]
+        ensure_rendered(kube, pool, selected)
         pool = kube.get(path(MCFG, "machineconfigpools", pool["metadata"]["name"]))
         kube.merge_patch(path(MCFG, "machineconfigpools", pool["metadata"]["name"], subresource="status"),
                          {"status": {"configuration": pool["spec"]["configuration"], "conditions": [],
@@ -513,13 +520,13 @@ def _reset_nodes(kube, run_dir):
                        if k.startswith("machineconfiguration.openshift.io/") or k.startswith("localcluster.ocpv.io/")}
         kube.merge_patch(path("v1", "nodes", name), {"metadata": {"annotations": annotations or None},
                                                      "spec": {"unschedulable": None}})
-        emulator.NodeDisk(run_dir, name).write_meminfo(emulator.node_mem_total_kb(node), 0)
+        NodeDisk(run_dir, name).write_meminfo(node_mem_total_kb(node), 0)
 
 
 def _reset_virtualization(kube, rel):
     """HCO back to its install state for `rel` (CRD variant included), KubeVirt at 100, no
     HCO wasp-agent, one CSV."""
-    for collection, body in emulator.hco_wasp_objects():
+    for collection, body in hco_wasp_objects():
         kube.delete(f"{collection}/{body['metadata']['name']}")
     kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))
     crd = kube.get(path("apiextensions.k8s.io/v1", "customresourcedefinitions", HCO_CRD), default=None)
@@ -617,7 +624,7 @@ def upgrade_phase(kubeconfig, release, run_dir, phase):
         raise ValueError(f"cannot upgrade from {old.name} to {new.name}")
     if phase == "start":
         with held_emulator(run_dir) if run_dir else contextlib.nullcontext():
-            stamp = emulator.now()
+            stamp = now()
             image = f"quay.io/openshift-release-dev/ocp-release@sha256:{_fake_digest(new.ocp_version)}"
             status = copy.deepcopy(cv["status"])
             status["desired"] = {"version": new.ocp_version, "image": image, "channels": [f"stable-{new.name}"]}
@@ -628,11 +635,11 @@ def upgrade_phase(kubeconfig, release, run_dir, phase):
                 {"type": "Progressing", "status": "True", "lastTransitionTime": stamp,
                  "message": f"Working towards {new.ocp_version}: 512 of 901 done (56% complete)"}]
             kube.replace_status(cv_path, status)
-            kube.merge_patch(cv_path, {"metadata": {"annotations": {emulator.MCO_RELEASE_ANNOTATION: old.ocp_version}}})
+            kube.merge_patch(cv_path, {"metadata": {"annotations": {MCO_RELEASE_ANNOTATION: old.ocp_version}}})
         return
     if phase == "control-plane":
         # The CVO reaches the machine-config operator: the new MCO renders, then the masters update.
-        kube.merge_patch(cv_path, {"metadata": {"annotations": {emulator.MCO_RELEASE_ANNOTATION: None}}})
+        kube.merge_patch(cv_path, {"metadata": {"annotations": {MCO_RELEASE_ANNOTATION: None}}})
         kube.merge_patch(path(MCFG, "machineconfigs", "00-master"), {"spec": {
             "osImageURL": f"quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:{_fake_digest('rhcos-' + new.ocp_version)}"}})
         if run_dir and emulator_pid(run_dir):

@@ -7,7 +7,11 @@ import urllib.parse
 
 import pytest
 import yaml
-from localcluster import emulator
+from localcluster import apiobjects
+from localcluster import hco
+from localcluster import mco
+from localcluster import monitoring
+from localcluster import nodes
 from localcluster import openshift
 from localcluster import releases
 
@@ -18,41 +22,41 @@ GiB_KB = 1024 * 1024
 def mc(name, files=(), units=(), version="3.4.0", role="worker", **spec):
     config = {"ignition": {"version": version}}
     if files:
-        config["storage"] = {"files": [{"path": p, "mode": 0o644, "contents": {"source": emulator.data_url(t)}} for p, t in files]}
+        config["storage"] = {"files": [{"path": p, "mode": 0o644, "contents": {"source": apiobjects.data_url(t)}} for p, t in files]}
     if units:
         config["systemd"] = {"units": [{"name": n, "enabled": True, "contents": c} for n, c in units]}
-    return {"metadata": {"name": name, "labels": {emulator.ROLE_LABEL: role}}, "spec": {"config": config, **spec}}
+    return {"metadata": {"name": name, "labels": {mco.ROLE_LABEL: role}}, "spec": {"config": config, **spec}}
 
 
 # --- render ----------------------------------------------------------------------------------
 
 def test_render_hash_is_content_addressed_and_order_independent():
     a, b = mc("00-worker", files=[("/etc/a", "1")]), mc("90-worker-swap", files=[("/etc/b", "2")])
-    one = emulator.rendered_name("worker", emulator.merge_configs([a, b]))
-    two = emulator.rendered_name("worker", emulator.merge_configs([b, a]))
+    one = mco.rendered_name("worker", mco.merge_configs([a, b]))
+    two = mco.rendered_name("worker", mco.merge_configs([b, a]))
     assert one == two
     assert one.startswith("rendered-worker-") and len(one.rsplit("-", 1)[1]) == 32
     changed = mc("90-worker-swap", files=[("/etc/b", "3")])
-    assert emulator.rendered_name("worker", emulator.merge_configs([a, changed])) != one
+    assert mco.rendered_name("worker", mco.merge_configs([a, changed])) != one
 
 
 def test_merge_later_name_wins_per_path_and_unit():
-    merged = emulator.merge_configs([
+    merged = mco.merge_configs([
         mc("99-x", files=[("/etc/f", "late")], units=[("u.service", "late")], kernelArguments=["b"]),
         mc("00-x", files=[("/etc/f", "early"), ("/etc/g", "g")], units=[("u.service", "early")], kernelArguments=["a"],
            version="3.2.0"),
     ])
-    files = emulator.config_files(merged["config"])
+    files = nodes.config_files(merged["config"])
     assert files == {"/etc/f": "late", "/etc/g": "g"}
-    assert emulator.enabled_units(merged["config"]) == {"u.service": "late"}
+    assert nodes.enabled_units(merged["config"]) == {"u.service": "late"}
     assert merged["kernelArguments"] == ["a", "b"]
     assert merged["config"]["ignition"]["version"] == "3.4.0"
 
 
 def test_seed_rendered_names_do_not_depend_on_release():
     base = openshift.base_machine_config("worker")
-    assert emulator.rendered_name("worker", emulator.merge_configs([base])) == \
-        emulator.rendered_name("worker", emulator.merge_configs([json.loads(json.dumps(base))]))
+    assert mco.rendered_name("worker", mco.merge_configs([base])) == \
+        mco.rendered_name("worker", mco.merge_configs([json.loads(json.dumps(base))]))
 
 
 # --- ignition version check ------------------------------------------------------------------
@@ -64,7 +68,7 @@ def test_seed_rendered_names_do_not_depend_on_release():
     ("4.16", "3.4", False), ("4.16", "banana", False), ("4.16", None, False), ("4.16", "3.4.0-experimental", False),
 ])
 def test_ignition_version_support_per_release(release, version, ok):
-    error = emulator.ignition_error({"ignition": {"version": version}}, releases.get(release).ignition_max)
+    error = mco.ignition_error({"ignition": {"version": version}}, releases.get(release).ignition_max)
     assert (error is None) is ok, error
 
 
@@ -79,7 +83,7 @@ def test_ignition_library_judges_the_content(release, config, expected):
     MCO vendors it) refuses content a version check lets through. Seen to fail on the emulator's
     own version-only ignition_error() (it returned None for all four)."""
     version = ".".join(map(str, releases.get(release).ignition_max))
-    error = emulator.ignition_error({"ignition": {"version": version}, **config}, releases.get(release).ignition_max)
+    error = mco.ignition_error({"ignition": {"version": version}, **config}, releases.get(release).ignition_max)
     assert error is not None and expected in error, error
 
 
@@ -99,27 +103,27 @@ MASTER = {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/control
     ({"kubernetes.io/os": "linux"}, None),
 ])
 def test_pool_membership(labels, pool):
-    assert emulator.pool_for_node(labels, POOLS) == pool
+    assert mco.pool_for_node(labels, POOLS) == pool
 
 
 def test_two_custom_pools_is_an_error():
     pools = POOLS + [{"metadata": {"name": "db"}, "spec": {"nodeSelector": {"matchLabels": {"db": ""}}}}]
-    assert emulator.pool_for_node({**WORKER, "node-role.kubernetes.io/infra": "", "db": ""}, pools) is None
+    assert mco.pool_for_node({**WORKER, "node-role.kubernetes.io/infra": "", "db": ""}, pools) is None
 
 
 def test_selector_semantics():
-    assert emulator.selector_matches(None, {"a": "1"}) is False   # nil selects nothing (KubeletConfig)
-    assert emulator.selector_matches({}, {"a": "1"}) is True
+    assert apiobjects.selector_matches(None, {"a": "1"}) is False   # nil selects nothing (KubeletConfig)
+    assert apiobjects.selector_matches({}, {"a": "1"}) is True
     sel = {"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]},
                                 {"key": "b", "operator": "DoesNotExist"}]}
-    assert emulator.selector_matches(sel, {"a": "2"})
-    assert not emulator.selector_matches(sel, {"a": "2", "b": ""})
-    assert not emulator.selector_matches({"matchLabels": {"a": "1"}}, {})
+    assert apiobjects.selector_matches(sel, {"a": "2"})
+    assert not apiobjects.selector_matches(sel, {"a": "2", "b": ""})
+    assert not apiobjects.selector_matches({"matchLabels": {"a": "1"}}, {})
 
 
 @pytest.mark.parametrize("value,count,expected", [(None, 4, 1), (1, 4, 1), (2, 4, 2), (0, 4, 1), ("50%", 4, 2), ("10%", 4, 1), ("100%", 3, 3)])
 def test_max_unavailable(value, count, expected):
-    assert emulator.max_unavailable(value, count) == expected
+    assert mco.max_unavailable(value, count) == expected
 
 
 # --- swap provisioning -------------------------------------------------------------------------
@@ -147,45 +151,45 @@ def config(files=(), units=()):
 
 
 def test_contract_sizes_swap_from_memtotal():
-    cfg = config(files=[(emulator.SWAP_ENV_FILE, CONTRACT_ENV)], units=[("swap-provision.service", CONTRACT_UNIT)])
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (8192, 8192)        # 16 GiB at 150 % -> 8 GiB
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, 8192) == (8192, 8192)        # every boot, same file
-    assert emulator.boot_swap(cfg, 16 * GiB_KB + 3, None) == (8192, 8192)    # integer floor
+    cfg = config(files=[(nodes.SWAP_ENV_FILE, CONTRACT_ENV)], units=[("swap-provision.service", CONTRACT_UNIT)])
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, None) == (8192, 8192)        # 16 GiB at 150 % -> 8 GiB
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, 8192) == (8192, 8192)        # every boot, same file
+    assert nodes.boot_swap(cfg, 16 * GiB_KB + 3, None) == (8192, 8192)    # integer floor
 
 
 def test_contract_needs_the_unit_enabled():
-    cfg = config(files=[(emulator.SWAP_ENV_FILE, CONTRACT_ENV)])
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
+    cfg = config(files=[(nodes.SWAP_ENV_FILE, CONTRACT_ENV)])
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
 
 
 def test_contract_at_100_percent_gives_no_swap():
-    cfg = config(files=[(emulator.SWAP_ENV_FILE, "OCPV_SWAP_OVERCOMMIT_PERCENT=100\n")],
+    cfg = config(files=[(nodes.SWAP_ENV_FILE, "OCPV_SWAP_OVERCOMMIT_PERCENT=100\n")],
                  units=[("swap-provision.service", CONTRACT_UNIT)])
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, 8192) == (0, None)   # the script removes the old file
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, None) == (0, None)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, 8192) == (0, None)   # the script removes the old file
 
 
 def test_documented_416_single_unit_runs_every_boot():
     cfg = config(units=[("swap-provision.service", DOC_416)])
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, 5000) == (5000, 5000)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, 5000) == (5000, 5000)
 
 
 def test_documented_two_unit_mc_loses_swap_on_second_boot():
     """4.17-4.19 docs: ConditionPathExists=!/var/tmp/swapfile and nothing else runs swapon."""
     cfg = config(units=[("swap-provision.service", DOC_PROVISION)])
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, 5000) == (0, 5000)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, 5000) == (0, 5000)
 
 
 def test_documented_421_swap_enable_unit_keeps_swap():
     cfg = config(units=[("swap-provision.service", DOC_PROVISION), ("swap-enable.service", DOC_ENABLE)])
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
-    assert emulator.boot_swap(cfg, 16 * GiB_KB, 5000) == (5000, 5000)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, None) == (5000, 5000)
+    assert nodes.boot_swap(cfg, 16 * GiB_KB, 5000) == (5000, 5000)
 
 
 def test_no_swap_unit_no_swap_but_file_stays():
-    assert emulator.boot_swap(config(), 16 * GiB_KB, 5000) == (0, 5000)
+    assert nodes.boot_swap(config(), 16 * GiB_KB, 5000) == (0, 5000)
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -195,27 +199,27 @@ def test_no_swap_unit_no_swap_but_file_stays():
     ("ExecStart=/usr/bin/true", None),
 ])
 def test_fixed_swap_unit_parsing(text, expected):
-    assert emulator.fixed_swap_unit(text) == expected
+    assert nodes.fixed_swap_unit(text) == expected
 
 
 # --- kubelet ------------------------------------------------------------------------------------
 
 def test_kubeletconfig_swap_keys_refused_from_421():
-    assert emulator.kubelet_config_error({"failSwapOn": False}, releases.get("4.20")) is None
-    assert emulator.kubelet_config_error({"failSwapOn": False}, releases.get("4.21")) == \
+    assert mco.kubelet_config_error({"failSwapOn": False}, releases.get("4.20")) is None
+    assert mco.kubelet_config_error({"failSwapOn": False}, releases.get("4.21")) == \
         "KubeletConfiguration: failSwapOn is not allowed to be set, but contains: false"
-    assert "swapBehavior" in emulator.kubelet_config_error({"memorySwap": {"swapBehavior": "LimitedSwap"}}, releases.get("4.22"))
-    assert "featureGates" in emulator.kubelet_config_error({"featureGates": {"X": True}}, releases.get("4.16"))
+    assert "swapBehavior" in mco.kubelet_config_error({"memorySwap": {"swapBehavior": "LimitedSwap"}}, releases.get("4.22"))
+    assert "featureGates" in mco.kubelet_config_error({"featureGates": {"X": True}}, releases.get("4.16"))
 
 
 def test_kubelet_refuses_swap_unless_allowed():
-    kc_mc = config(files=[(emulator.KUBELET_CONF, json.dumps({"failSwapOn": False}))])
-    assert emulator.kubelet_swap_error(config(), releases.get("4.16"), "worker")
-    assert emulator.kubelet_swap_error(kc_mc, releases.get("4.16"), "worker") is None
-    assert emulator.kubelet_swap_error(config(), releases.get("4.21"), "worker") is None   # template default from 4.21
-    assert emulator.kubelet_swap_error(config(), releases.get("4.21"), "master")
-    dropin = config(files=[(emulator.KUBELET_CONF_DIR + "/90-swap.conf", "failSwapOn: true\n")])
-    assert emulator.kubelet_swap_error(dropin, releases.get("4.21"), "worker")
+    kc_mc = config(files=[(nodes.KUBELET_CONF, json.dumps({"failSwapOn": False}))])
+    assert nodes.kubelet_swap_error(config(), releases.get("4.16"), "worker")
+    assert nodes.kubelet_swap_error(kc_mc, releases.get("4.16"), "worker") is None
+    assert nodes.kubelet_swap_error(config(), releases.get("4.21"), "worker") is None   # template default from 4.21
+    assert nodes.kubelet_swap_error(config(), releases.get("4.21"), "master")
+    dropin = config(files=[(nodes.KUBELET_CONF_DIR + "/90-swap.conf", "failSwapOn: true\n")])
+    assert nodes.kubelet_swap_error(dropin, releases.get("4.21"), "worker")
 
 
 @pytest.mark.parametrize("release,worker,master", [
@@ -226,15 +230,15 @@ def test_kubelet_reads_the_dropin_directory_per_pool(release, worker, master):
     custom pools, rendered from the worker templates) from release-4.21 (fc21115e5), for masters
     and arbiters only from release-4.23 (36c7cead4); the master template keeps failSwapOn: true."""
     rel = releases.get(release)
-    assert emulator.kubelet_reads_dropins(rel, "worker") is worker
-    assert emulator.kubelet_reads_dropins(rel, "infra") is worker
-    assert emulator.kubelet_reads_dropins(rel, "master") is master
-    assert emulator.kubelet_reads_dropins(rel, "arbiter") is master
-    dropin = config(files=[(emulator.KUBELET_CONF_DIR + "/90-swap.conf", "failSwapOn: false\n")])
-    assert (emulator.kubelet_swap_error(dropin, rel, "master") is None) is master
+    assert nodes.kubelet_reads_dropins(rel, "worker") is worker
+    assert nodes.kubelet_reads_dropins(rel, "infra") is worker
+    assert nodes.kubelet_reads_dropins(rel, "master") is master
+    assert nodes.kubelet_reads_dropins(rel, "arbiter") is master
+    dropin = config(files=[(nodes.KUBELET_CONF_DIR + "/90-swap.conf", "failSwapOn: false\n")])
+    assert (nodes.kubelet_swap_error(dropin, rel, "master") is None) is master
     if rel.minor >= (4, 21):
-        assert emulator.kubelet_template(rel, "master")["failSwapOn"] is True
-        assert emulator.kubelet_swap_error(config(), rel, "master")  # the template alone: swap refused
+        assert mco.kubelet_template(rel, "master")["failSwapOn"] is True
+        assert nodes.kubelet_swap_error(config(), rel, "master")  # the template alone: swap refused
 
 
 def test_a_kubelet_that_does_not_start_leaves_its_node_not_ready():
@@ -242,39 +246,39 @@ def test_a_kubelet_that_does_not_start_leaves_its_node_not_ready():
     condition Unknown (NodeStatusUnknown, "Kubelet stopped posting node status.")."""
     conditions = [{"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
                   {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]
-    down = emulator.kubelet_down_conditions(conditions)
+    down = nodes.kubelet_down_conditions(conditions)
     assert [(c["type"], c["status"], c["reason"], c["message"]) for c in down] == [
         ("MemoryPressure", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."),
         ("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."),
     ]
     assert all(c["lastTransitionTime"] for c in down)
-    assert emulator.kubelet_down_conditions([])[0]["type"] == "Ready"
+    assert nodes.kubelet_down_conditions([])[0]["type"] == "Ready"
 
 
 # --- file contents, quantities, meminfo ---------------------------------------------------------
 
 def test_decode_file_contents_forms():
-    assert emulator.decode_file_contents({"contents": {"source": "data:," + urllib.parse.quote("a b\n")}}) == b"a b\n"
-    assert emulator.decode_file_contents({"contents": {"source": emulator.data_url("x")}}) == b"x"
+    assert nodes.decode_file_contents({"contents": {"source": "data:," + urllib.parse.quote("a b\n")}}) == b"a b\n"
+    assert nodes.decode_file_contents({"contents": {"source": apiobjects.data_url("x")}}) == b"x"
     gz = base64.b64encode(gzip.compress(b"zipped")).decode()
-    assert emulator.decode_file_contents({"contents": {"source": "data:;base64," + gz, "compression": "gzip"}}) == b"zipped"
+    assert nodes.decode_file_contents({"contents": {"source": "data:;base64," + gz, "compression": "gzip"}}) == b"zipped"
 
 
 @pytest.mark.parametrize("text,value", [("16Gi", 16 * 2**30), ("17179869184", 17179869184), ("64G", 64 * 10**9), ("512Mi", 2**29)])
 def test_quantity_bytes(text, value):
-    assert emulator.quantity_bytes(text) == value
+    assert apiobjects.quantity_bytes(text) == value
 
 
 def test_meminfo_is_what_verify_greps():
-    text = emulator.meminfo(16 * GiB_KB, 8192 * 1024)
+    text = nodes.meminfo(16 * GiB_KB, 8192 * 1024)
     fields = dict(line.split(":") for line in text.splitlines())
     assert fields["MemTotal"].split() == [str(16 * GiB_KB), "kB"]
     assert fields["SwapTotal"].split() == ["8388608", "kB"]
 
 
 def test_node_disk_boot_writes_and_removes_config_files(tmp_path):
-    disk = emulator.NodeDisk(tmp_path, "worker-0")
-    first = config(files=[("/etc/containers/oci/hooks.d/swap-for-burstable.json", "{}"), (emulator.SWAP_ENV_FILE, CONTRACT_ENV)],
+    disk = nodes.NodeDisk(tmp_path, "worker-0")
+    first = config(files=[("/etc/containers/oci/hooks.d/swap-for-burstable.json", "{}"), (nodes.SWAP_ENV_FILE, CONTRACT_ENV)],
                    units=[("swap-provision.service", CONTRACT_UNIT)])
     assert disk.boot(first, 16 * GiB_KB) == 8192
     root = tmp_path / "nodes/worker-0/root"
@@ -294,22 +298,22 @@ WANTED_UNIT = CONTRACT_UNIT.replace("RequiredBy=", "WantedBy=")
 @pytest.mark.parametrize("unit,blocked", [(CONTRACT_UNIT, True), (WANTED_UNIT, False)], ids=["RequiredBy", "WantedBy"])
 def test_a_swap_file_that_does_not_fit_fails_its_unit(tmp_path, unit, blocked):
     """Issue 14 fact 5: no file, no swap; a *required* failed unit keeps the kubelet down."""
-    disk = emulator.NodeDisk(tmp_path, "worker-0")
-    cfg = config(files=[(emulator.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", unit)])
+    disk = nodes.NodeDisk(tmp_path, "worker-0")
+    cfg = config(files=[(nodes.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", unit)])
     assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=1024) == 0
     assert disk.failed_unit == "swap-provision.service"
     assert not (tmp_path / "nodes/worker-0/root/var/ocpswap.file").exists()
-    error = emulator.kubelet_dependency_error(cfg, disk.failed_unit)
+    error = nodes.kubelet_dependency_error(cfg, disk.failed_unit)
     assert bool(error) is blocked and (not error or "swap-provision.service" in error)
     assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=9000) == 8192 and disk.failed_unit is None
 
 
 def test_the_contract_removes_an_old_var_tmp_swapfile(tmp_path):
-    disk = emulator.NodeDisk(tmp_path, "worker-0")
+    disk = nodes.NodeDisk(tmp_path, "worker-0")
     old = tmp_path / "nodes/worker-0/root/var/tmp/swapfile"
     old.parent.mkdir(parents=True)
     old.write_text("5000 MiB swap file (emulated marker)\n")
-    cfg = config(files=[(emulator.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", WANTED_UNIT)])
+    cfg = config(files=[(nodes.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", WANTED_UNIT)])
     assert disk.boot(cfg, 16 * GiB_KB) == 8192
     assert not old.exists() and disk.swapfile_mib("/var/ocpswap.file") == 8192
 
@@ -368,28 +372,28 @@ def test_crd_files_parse():
 ])
 def test_wasp_agent_version_of_an_image(image, release_minor, version):
     csv_images = {r.wasp_agent_image: r.minor for r in map(releases.get, releases.SUPPORTED) if r.wasp_agent_image}
-    assert emulator.wasp_agent_version(image, release_minor, csv_images) == version
+    assert nodes.wasp_agent_version(image, release_minor, csv_images) == version
 
 
 def test_wasp_agent_needs_follow_upstream_per_version():
-    assert emulator.WASP_AGENT_NEEDS["v1.0"] == ()
-    assert {("list", "nodes"), ("watch", "nodes"), ("patch", "nodes"), ("delete", "pods")} <= set(emulator.WASP_AGENT_NEEDS["v1.1"])
-    assert set(emulator.WASP_AGENT_NEEDS["v1.2"]) == {("list", "pods"), ("watch", "pods")}
+    assert nodes.WASP_AGENT_NEEDS["v1.0"] == ()
+    assert {("list", "nodes"), ("watch", "nodes"), ("patch", "nodes"), ("delete", "pods")} <= set(nodes.WASP_AGENT_NEEDS["v1.1"])
+    assert set(nodes.WASP_AGENT_NEEDS["v1.2"]) == {("list", "pods"), ("watch", "pods")}
 
 
 def test_agent_pod_status_crash_loops_and_recovers():
     pod = {"spec": {"containers": [{"name": "wasp-agent", "image": "x"}]},
            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
                       "containerStatuses": [{"name": "wasp-agent", "restartCount": 0, "state": {"running": {}}}]}}
-    assert not emulator.pod_crash_looping(pod)
-    crashed = dict(pod, status=dict(pod["status"], **emulator.agent_pod_status(pod, [("list", "nodes")], "v1.1")))
-    assert emulator.pod_crash_looping(crashed)
+    assert not nodes.pod_crash_looping(pod)
+    crashed = dict(pod, status=dict(pod["status"], **nodes.agent_pod_status(pod, [("list", "nodes")], "v1.1")))
+    assert nodes.pod_crash_looping(crashed)
     status = crashed["status"]
     assert {c["type"]: c["status"] for c in status["conditions"]} == {"Ready": "False", "PodScheduled": "True"}
     assert status["containerStatuses"][0]["ready"] is False and status["containerStatuses"][0]["restartCount"] == 1
     assert "list nodes" in status["containerStatuses"][0]["state"]["waiting"]["message"]
-    healed = dict(crashed, status=dict(status, **emulator.agent_pod_status(crashed, [], "v1.1")))
-    assert not emulator.pod_crash_looping(healed)
+    healed = dict(crashed, status=dict(status, **nodes.agent_pod_status(crashed, [], "v1.1")))
+    assert not nodes.pod_crash_looping(healed)
     assert healed["status"]["containerStatuses"][0]["ready"] is True
     assert {c["type"]: c["status"] for c in healed["status"]["conditions"]}["Ready"] == "True"
 
@@ -402,32 +406,32 @@ def test_agent_pod_status_crash_loops_and_recovers():
     ("AlertingRule", "wasp", {"wasp"}, False),
 ])
 def test_rules_load_only_where_platform_monitoring_reads(kind, namespace, monitored, loaded):
-    ok, why = emulator.rule_loaded(kind, namespace, monitored)
+    ok, why = monitoring.rule_loaded(kind, namespace, monitored)
     assert ok is loaded
     assert bool(why) is not loaded
 
 
 def test_rule_alerts_lists_alert_names():
     obj = {"spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "1"}, {"record": "r", "expr": "1"}]}]}}
-    assert emulator.rule_alerts(obj) == ["A"]
+    assert monitoring.rule_alerts(obj) == ["A"]
 
 
 # --- MCO merge of one path from two MachineConfigs; the emulated autopilot ---------------------
 
 def _mc(name, *paths):
     return {"metadata": {"name": name}, "spec": {"config": {"ignition": {"version": "3.5.0"}, "storage": {
-        "files": [{"path": p, "contents": {"source": emulator.data_url(name)}} for p in paths]}}}}
+        "files": [{"path": p, "contents": {"source": apiobjects.data_url(name)}} for p in paths]}}}}
 
 
 def test_a_later_name_wins_and_the_conflict_is_listed():
     mcs = [_mc("90-worker-swap-online", "/etc/openshift/kubelet.conf.d/90-swap.conf"),
            _mc("90-worker-swap", "/etc/openshift/kubelet.conf.d/90-swap.conf", "/etc/ocpv-density/swap.env")]
-    merged = emulator.merge_configs(mcs)
-    files = emulator.config_files(merged["config"])
+    merged = mco.merge_configs(mcs)
+    files = nodes.config_files(merged["config"])
     assert files["/etc/openshift/kubelet.conf.d/90-swap.conf"] == "90-worker-swap-online"
-    assert emulator.file_conflicts(mcs) == [{"path": "/etc/openshift/kubelet.conf.d/90-swap.conf",
-                                             "winner": "90-worker-swap-online", "overridden": ["90-worker-swap"]}]
-    assert emulator.file_conflicts(mcs[1:]) == []
+    assert mco.file_conflicts(mcs) == [{"path": "/etc/openshift/kubelet.conf.d/90-swap.conf",
+                                        "winner": "90-worker-swap-online", "overridden": ["90-worker-swap"]}]
+    assert mco.file_conflicts(mcs[1:]) == []
 
 
 @pytest.mark.parametrize("release,annotations,wanted", [
@@ -442,11 +446,11 @@ def test_a_later_name_wins_and_the_conflict_is_listed():
 ])
 def test_the_autopilot_manages_swap_when_opted_in(release, annotations, wanted):
     hc = {"metadata": {"annotations": annotations}}
-    assert emulator.autopilot_swap_wanted(hc, releases.get(release)) is wanted
+    assert hco.autopilot_swap_wanted(hc, releases.get(release)) is wanted
 
 
 def test_the_autopilot_machineconfig_enables_only_existing_swap():
-    config = emulator.autopilot_swap_machineconfig()["spec"]["config"]
-    files = emulator.config_files(config)
+    config = hco.autopilot_swap_machineconfig()["spec"]["config"]
+    files = nodes.config_files(config)
     assert "swapBehavior: LimitedSwap" in files["/etc/openshift/kubelet.conf.d/90-swap.conf"]
-    assert emulator.boot_swap(config, 16 * 1024 * 1024, None) == (0, None), "no swap storage: nothing to enable"
+    assert nodes.boot_swap(config, 16 * 1024 * 1024, None) == (0, None), "no swap storage: nothing to enable"

@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from localcluster import emulator
+from localcluster import apiobjects
+from localcluster import mco
 from localcluster import openshift
 from localcluster import releases
-from localcluster.emulator import MCFG
+from localcluster.apiobjects import MCFG
 from localcluster.kubeapi import ApiError, Kube, path
 
 
@@ -56,7 +57,7 @@ class OpenShift:
     def pool_nodes(self, pool="worker"):
         pools = self.kube.list(path(MCFG, "machineconfigpools"))
         return sorted(n["metadata"]["name"] for n in self.kube.list(path("v1", "nodes"))
-                      if emulator.pool_for_node(n["metadata"]["labels"], pools) == pool)
+                      if mco.pool_for_node(n["metadata"]["labels"], pools) == pool)
 
     def wait(self, predicate, timeout=60, what="condition"):
         return self.kube.wait(predicate, timeout, interval=0.2, what=what)
@@ -76,12 +77,12 @@ class OpenShift:
         config = {"ignition": {"version": version}}
         if files:
             config["storage"] = {"files": [{"path": p, "mode": 0o644, "overwrite": True,
-                                            "contents": {"source": emulator.data_url(t)}} for p, t in files]}
+                                            "contents": {"source": apiobjects.data_url(t)}} for p, t in files]}
         if units:
             config["systemd"] = {"units": [{"name": n, "enabled": True, "contents": c} for n, c in units]}
         return self.kube.create(path(MCFG, "machineconfigs"), {
             "apiVersion": MCFG, "kind": "MachineConfig",
-            "metadata": {"name": name, "labels": {emulator.ROLE_LABEL: role}}, "spec": {"config": config}})
+            "metadata": {"name": name, "labels": {mco.ROLE_LABEL: role}}, "spec": {"config": config}})
 
     def create_kc(self, name, kubelet_config, selector=None):
         return self.kube.create(path(MCFG, "kubeletconfigs"), {
@@ -169,8 +170,8 @@ def test_machineconfig_change_gives_one_rendered_config_and_one_reboot_per_node(
     for node in workers:
         assert (oc.run_dir / "nodes" / node / "root/etc/ocpv-density-test/hello").read_text() == "hello\n"
         annotations = oc.kube.get(path("v1", "nodes", node))["metadata"]["annotations"]
-        assert annotations[emulator.CURRENT_CONFIG] == annotations[emulator.DESIRED_CONFIG] == pool["spec"]["configuration"]["name"]
-        assert annotations[emulator.NODE_STATE] == "Done"
+        assert annotations[mco.CURRENT_CONFIG] == annotations[mco.DESIRED_CONFIG] == pool["spec"]["configuration"]["name"]
+        assert annotations[mco.NODE_STATE] == "Done"
 
 
 def test_paused_pool_waits_then_rolls_out(fresh):
@@ -198,7 +199,7 @@ def test_max_unavailable_is_honoured(fresh):
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:  # sample the nodes as an observer would
         nodes = oc.kube.list(path("v1", "nodes"))
-        seen = max(seen, sum(1 for n in nodes if (n["metadata"].get("annotations") or {}).get(emulator.NODE_STATE) == "Working"))
+        seen = max(seen, sum(1 for n in nodes if (n["metadata"].get("annotations") or {}).get(mco.NODE_STATE) == "Working"))
         c = oc.conditions()
         if c["Updated"]["status"] == "True" and oc.pool()["status"]["configuration"]["name"] != before:
             break
@@ -210,7 +211,7 @@ def test_max_unavailable_is_honoured(fresh):
 def test_degraded_injection_and_recovery(fresh):
     oc = fresh
     oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"),
-                        {"metadata": {"annotations": {emulator.DEGRADE_ANNOTATION: "true"}}})
+                        {"metadata": {"annotations": {mco.DEGRADE_ANNOTATION: "true"}}})
     before = oc.pool()["spec"]["configuration"]["name"]
     oc.create_mc("50-worker-test", files=[("/etc/test", "x")])
     degraded = oc.wait(lambda: oc.conditions()["Degraded"]["status"] == "True" and oc.pool(), what="Degraded")
@@ -221,7 +222,7 @@ def test_degraded_injection_and_recovery(fresh):
     time.sleep(1.5)  # it stopped: one node updated, one degraded, the rest untouched
     assert sum(oc.counters()["reboots"].values()) == 1
     oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"),
-                        {"metadata": {"annotations": {emulator.DEGRADE_ANNOTATION: None}}})
+                        {"metadata": {"annotations": {mco.DEGRADE_ANNOTATION: None}}})
     oc.wait_rolled_out(previous=before)
     assert oc.counters()["reboots"] == {n: 1 for n in oc.pool_nodes("worker")}
 
@@ -438,9 +439,9 @@ def test_swap_without_failswapon_leaves_the_kubelet_down(fresh):
 
     def stuck():
         return [n for n in oc.kube.list(path("v1", "nodes"))
-                if emulator.KUBELET_ANNOTATION in (n["metadata"].get("annotations") or {})]
+                if mco.KUBELET_ANNOTATION in (n["metadata"].get("annotations") or {})]
     nodes = oc.wait(stuck, what="a node whose kubelet did not come back")
-    assert len(nodes) == 1 and nodes[0]["metadata"]["annotations"][emulator.NODE_STATE] == "Working"
+    assert len(nodes) == 1 and nodes[0]["metadata"]["annotations"][mco.NODE_STATE] == "Working"
     time.sleep(1.5)
     assert sum(oc.counters()["reboots"].values()) == 1
     assert oc.conditions()["Updated"]["status"] == "False"
@@ -539,7 +540,7 @@ def test_reset_restores_the_seeds(oc):
     seeded = {"rendered": oc.rendered(), "target": oc.pool()["spec"]["configuration"]["name"]}
     # dirty everything the collection touches
     oc.kube.merge_patch(path(MCFG, "machineconfigpools", "worker"),
-                        {"spec": {"paused": True, "maxUnavailable": 3}, "metadata": {"annotations": {emulator.DEGRADE_ANNOTATION: "true"}}})
+                        {"spec": {"paused": True, "maxUnavailable": 3}, "metadata": {"annotations": {mco.DEGRADE_ANNOTATION: "true"}}})
     oc.create_mc("90-worker-swap", files=[("/etc/ocpv-density/swap.env", "OCPV_SWAP_OVERCOMMIT_PERCENT=150\n")],
                  units=[("swap-provision.service", SWAP_SCRIPT_UNIT)])
     oc.create_kc("swap", {"failSwapOn": False})
@@ -569,7 +570,7 @@ def test_reset_restores_the_seeds(oc):
         name = node["metadata"]["name"]
         assert oc.meminfo(name)["SwapTotal"] == 0
         assert not node["spec"].get("unschedulable")
-        assert node["metadata"]["annotations"].get(emulator.NODE_STATE) == "Done"
+        assert node["metadata"]["annotations"].get(mco.NODE_STATE) == "Done"
     time.sleep(1.5)
     assert oc.counters()["reboots"] == {}   # reset does not reboot anything
     running = [p for p in oc.kube.list(path("v1", "pods", namespace="vms")) if p["status"].get("phase") == "Running"]

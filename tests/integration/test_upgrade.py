@@ -22,7 +22,7 @@ from clusterlib import keep_clusters, start_cluster, wait_for
 from test_site import (PLAYBOOK_TIMEOUT, WORKERS, Run, apps_api, counters, describe_writes, kubeletconfigs,
                        machineconfig, settled, site_command)
 from localcluster import cluster as localcluster
-from localcluster import emulator
+from localcluster import mco
 from localcluster import openshift
 from localcluster import releases
 
@@ -129,7 +129,7 @@ def test_upgrade_4_20_to_4_21_moves_failswapon_after_the_control_plane(ucluster,
     assert reboots(c) == {n: start[n] + 1 for n in start}
     assert kubeletconfigs(c) == [], "our KubeletConfig only carried failSwapOn: gone"
     for kc in kubeletconfigs(c):
-        assert emulator.kubelet_config_error(kc["spec"].get("kubeletConfig"), releases.get("4.21")) is None
+        assert mco.kubelet_config_error(kc["spec"].get("kubeletConfig"), releases.get("4.21")) is None
     assert DROPIN in {f["path"] for f in machineconfig(c, "90-worker-swap")["spec"]["config"]["storage"]["files"]}
     for worker in WORKERS:
         assert "failSwapOn: false" in (Path(c.node_dir(worker)) / "root" / DROPIN.lstrip("/")).read_text()
@@ -153,7 +153,7 @@ def test_site_too_early_in_the_4_20_to_4_21_upgrade_stops_a_worker(ucluster, tmp
     def down():
         from kubernetes import client
         nodes = client.CoreV1Api(c.api_client()).list_node().items
-        return [n.metadata.name for n in nodes if emulator.KUBELET_ANNOTATION in (n.metadata.annotations or {})]
+        return [n.metadata.name for n in nodes if mco.KUBELET_ANNOTATION in (n.metadata.annotations or {})]
     assert len(down()) == 1 and down()[0] in WORKERS
 
 
