@@ -316,6 +316,8 @@ def _plausible(target, value, options):
     if target == "overcommit":
         return as_integer(value) is not None
     kind = (options.get(target) or {}).get("type", "raw")
+    if kind == "str":  # a scalar is read as text: render_dri: 2024 in a vars file is render_dir's typo
+        return isinstance(value, (str, int, float, bool))
     return _type_problem(target, value, options.get(target) or {}) == "" if kind != "raw" else True
 
 

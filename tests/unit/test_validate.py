@@ -103,6 +103,16 @@ def test_names_of_the_user_and_of_ansible_are_not_judged(name, value):
     assert refusals({"overcommit": 150}, names=[name], hostvars={name: value}) == []
 
 
+@pytest.mark.parametrize("name,value,suggested", [
+    ("render_dri", 2024, "render_dir"), ("renderdir", True, "render_dir"), ("rendr_dir", 1.5, "render_dir"),
+    ("kubeconfg", 7, "kubeconfig"),
+])
+def test_near_misses_of_a_text_input_are_refused_whatever_scalar_they_hold(name, value, suggested):
+    """A vars file's render_dri: 2024 (a YAML number) takes the apply path as much as a text does.
+    Seen to fail before the fix: only a text value was taken for a render_dir typo."""
+    messages = refusals({"overcommit": 150}, names=[name, "overcommit"], hostvars={name: value})
+    assert "did you mean %s" % suggested in one_sentence_naming(messages, name)
+
 
 def test_edit_distance_counts_a_transposition_once():
     assert v.edit_distance("render_dri", "render_dir") == 1
