@@ -166,6 +166,11 @@ REFUSED = [
     ("pool-64", {"swap_pool": LONG}, "swap_pool"),
     ("pool-dots", {"swap_pool": "a..b"}, "swap_pool"),
     ("pool-253", {"swap_pool": "a" * 253}, "swap_pool"),
+    # valid object names too long for render_dir's file names (<kind>-<name>.yaml, 255 bytes)
+    ("mc-name-250", {"swap_machineconfig_name": "a" * 250}, "swap_machineconfig_name"),
+    ("hco-name-250", {"hco_name": "a" * 250}, "hco_name"),
+    ("account-250", {"namespace_service_account": "a" * 250, "wasp_agent_service_account": "a" * 250},
+     "namespace_service_account"),
     # 9. namespaces and ServiceAccounts that disagree
     ("agent-namespace", {"wasp_agent_namespace": "other"}, "wasp_agent_namespace"),
     ("agent-account", {"wasp_agent_service_account": "agent"}, "wasp_agent_service_account"),

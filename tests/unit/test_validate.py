@@ -358,6 +358,21 @@ def test_render_refusals(values, var):
     one_sentence_naming(refusals(values, mode="render"), var)
 
 
+@pytest.mark.parametrize("var", ["swap_machineconfig_name", "swap_kubeletconfig_name", "hco_name",
+                                 "namespace_service_account", "namespace_cluster_role"])
+def test_a_name_too_long_for_a_render_file_is_refused_in_render_mode(var):
+    """A valid 250-character object name makes render_dir's file <kind>-<name>.yaml longer than a
+    file name may be (255 bytes). Seen to fail before the fix: accepted, then the render stopped
+    with "File name too long" naming no variable; when applying it stays accepted."""
+    name = "a" * 250
+    values = {"render_dir": "out", "swap_size_mib": 1024, var: name}
+    first = one_sentence_naming(refusals(values, mode="render"), var)
+    assert "render_dir" in first
+    assert refusals({"render_dir": "out", "swap_size_mib": 1024, var: "a" * v.RENDER_NAME_MAX},
+                    mode="render") == []
+    assert [m for m in refusals({"overcommit": 150, var: name}) if "render_dir" in m] == []
+
+
 def test_role_mode_judges_only_its_prefix_and_the_unset_overcommit_of_absent():
     assert refusals({"swap_overcommit": 0, "hco_name": "X"}, mode="role", prefix="swap_") == []
     one_sentence_naming(refusals({"swap_file": "/etc/passwd"}, mode="role", prefix="swap_"), "swap_file")
