@@ -54,7 +54,7 @@ def k8s_name_errors(items, timeout=60):
     check (k8s.io/apimachinery pkg/api/validate/content: IsDNS1123Label, IsDNS1123Subdomain,
     IsLabelKey, IsLabelValue, IsPathSegmentName; localcluster/k8s-names), [] when valid. One
     process for all pairs not seen before."""
-    keys = [(rule, value) for rule, value in items]
+    keys = [tuple(item) for item in items]
     for rule, value in keys:
         if rule not in K8S_NAME_RULES or not isinstance(value, str):
             raise ValueError(f"k8s_name_errors: {rule!r} {value!r}")

@@ -421,7 +421,6 @@ def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, ac
     assert error and variable in error.group(1) + run.output[error.end():error.end() + 400], run
 
 
-
 def test_a_csv_image_with_a_trailing_newline_is_refused_before_any_write(site_cluster):
     """Issue 21 item 7: the wasp-agent image read from the cluster (the CSV's relatedImages) is
     judged by the image grammar in preflight, before the first write. Seen to fail before the fix:
