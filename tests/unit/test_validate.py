@@ -103,6 +103,12 @@ def test_names_of_the_user_and_of_ansible_are_not_judged(name, value):
     assert refusals({"overcommit": 150}, names=[name], hostvars={name: value}) == []
 
 
+def test_edit_distance_counts_a_transposition_once():
+    assert v.edit_distance("render_dri", "render_dir") == 1
+    assert v.edit_distance("renderdir", "render_dir") == 1
+    assert v.edit_distance("abc", "abc") == 0
+
+
 @pytest.mark.parametrize("name,value,suggested", [
     ("render_dri", 2024, "render_dir"), ("renderdir", True, "render_dir"), ("rendr_dir", 1.5, "render_dir"),
     ("kubeconfg", 7, "kubeconfig"),
@@ -112,12 +118,6 @@ def test_near_misses_of_a_text_input_are_refused_whatever_scalar_they_hold(name,
     Seen to fail before the fix: only a text value was taken for a render_dir typo."""
     messages = refusals({"overcommit": 150}, names=[name, "overcommit"], hostvars={name: value})
     assert "did you mean %s" % suggested in one_sentence_naming(messages, name)
-
-
-def test_edit_distance_counts_a_transposition_once():
-    assert v.edit_distance("render_dri", "render_dir") == 1
-    assert v.edit_distance("renderdir", "render_dir") == 1
-    assert v.edit_distance("abc", "abc") == 0
 
 
 # --- 2. render-only and unbounded sizes --------------------------------------------------------
