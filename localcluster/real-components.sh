@@ -32,6 +32,7 @@ declare -A GO_TOOLS=(
 # go.sum and *.go, so the pinned upstream version (go.mod) and the source are the key.
 declare -A LOCAL_GO_TOOLS=(
   [ignition-validate]=localcluster/ignition-validate  # github.com/coreos/ignition/v2, as MCO vendors
+  [k8s-names]=localcluster/k8s-names  # k8s.io/apimachinery's name and label rules (issue 21's oracle)
 )
 
 # Binaries taken out of a Debian package without installing it (installing `prometheus` would

@@ -110,6 +110,9 @@ CHECKS = (
     {"var": "upgrade_wait_poll_interval", "kind": "seconds", "maximum": 86400},
 )
 CHECK_BY_VAR = dict((c["var"], c) for c in CHECKS)
+# render_dir names each file <kind>-<name>.yaml (plugins/modules/render_files.py): a file name is
+# at most 255 bytes (NAME_MAX), the longest kind prefix is securitycontextconstraints-.
+RENDER_NAME_MAX = 255 - len("securitycontextconstraints-") - len(".yaml")
 
 # ---------------------------------------------------------------------------------------------
 # images: the reference grammar of distribution/reference (reference.go, regexp.go):
@@ -326,6 +329,8 @@ def _plausible(target, value, options):
     if target == "overcommit":
         return as_integer(value) is not None
     kind = (options.get(target) or {}).get("type", "raw")
+    if kind == "str":  # a scalar is read as text: render_dri: 2024 in a vars file is render_dir's typo
+        return isinstance(value, (str, int, float, bool))
     return _type_problem(target, value, options.get(target) or {}) == "" if kind != "raw" else True
 
 
@@ -505,6 +510,12 @@ def refusals(values, roles, mode="apply", prefix="", names=None, hostvars=None, 
         elif "overcommit" not in values and as_integer(values.get("swap_size_mib", 0)) in (None, 0):
             problems.append("render_dir needs either swap_size_mib (a whole number of MiB per node) or overcommit, "
                             "got swap_size_mib=%s" % shown(values.get("swap_size_mib", "")))
+        for check in CHECKS:
+            name = values.get(check["var"])
+            if (check["kind"] in ("dns_subdomain", "rbac_name") and not check["var"].startswith("verify_")
+                    and isinstance(name, str) and len(name) > RENDER_NAME_MAX):
+                problems.append("%s must be at most %d characters with render_dir (the file <kind>-<name>.yaml "
+                                "must fit a file name), got %s" % (check["var"], RENDER_NAME_MAX, shown(name)))
     typed_bad = set()
     for name in sorted(values):
         option = options.get(name)

@@ -5,10 +5,11 @@ variable, with nothing written, or rendered into objects that validate against t
 (localcluster/crds/upstream, a structural check of each object's schema with jsonschema) and Kubernetes' own
 name and label rules.
 
-Oracle for names and labels: the kubernetes Python client has no name validators, so the rules of
-k8s.io/apimachinery (kubernetes/kubernetes@008b365 staging/src/k8s.io/apimachinery/pkg/util/
-validation/validation.go IsDNS1123Label / IsDNS1123Subdomain and pkg/api/validate/content
-IsLabelKey / IsLabelValue), Go's ^...$ being a whole-text match (fullmatch)."""
+Oracle for names and labels: the kubernetes Python client has no name validators, so Kubernetes'
+own Go functions judge (k8s.io/apimachinery v0.36.3 pkg/api/validate/content IsDNS1123Label,
+IsDNS1123Subdomain, IsLabelKey, IsLabelValue, IsPathSegmentName for RBAC names, as the API
+server's ObjectMeta validation calls them), through localcluster/k8s-names
+(realtools.k8s_name_errors, built by ``make real-components``), not a regex of ours."""
 
 import json
 import re
@@ -22,28 +23,26 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "localcluster" / "crds" / "upstream"  # in the checkout, with SOURCES.md
-
-_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_SUBDOMAIN = _LABEL + r"(\." + _LABEL + ")*"
-_QUALIFIED = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 RBAC_KINDS = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+sys.path.insert(0, str(ROOT / "localcluster"))
+
+import realtools  # noqa: E402
 
 
 def dns_label(value):
-    return isinstance(value, str) and len(value) <= 63 and re.fullmatch(_LABEL, value) is not None
+    return realtools.k8s_valid("dns1123_label", value)
 
 
 def dns_subdomain(value):
-    return isinstance(value, str) and len(value) <= 253 and re.fullmatch(_SUBDOMAIN, value) is not None
+    return realtools.k8s_valid("dns1123_subdomain", value)
 
 
 def label_key(value):
-    prefix, slash, name = value.rpartition("/")
-    return (not slash or dns_subdomain(prefix)) and len(name) <= 63 and re.fullmatch(_QUALIFIED, name) is not None
+    return realtools.k8s_valid("label_key", value)
 
 
 def label_value(value):
-    return isinstance(value, str) and len(value) <= 63 and (value == "" or re.fullmatch(_QUALIFIED, value) is not None)
+    return realtools.k8s_valid("label_value", value)
 
 
 def crd_schemas():
@@ -59,6 +58,18 @@ def crd_schemas():
 SCHEMAS = crd_schemas()
 
 
+def test_the_oracle_refuses_what_the_api_server_refuses():
+    """check_object's name rules run apimachinery (a missing tool raises) and can fail."""
+    bad = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "wasp\n"}}
+    with pytest.raises(AssertionError):
+        check_object(bad)
+    with pytest.raises(AssertionError):
+        check_object({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": "x", "labels": {"node-role.kubernetes.io/" + "a" * 64: ""}}})
+    check_object({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                  "metadata": {"name": "system:openshift:scc:privileged"}})
+
+
 def test_the_upstream_crd_schemas_are_read():
     """check_object judges kinds it has a schema for: without these it would judge none of ours."""
     kinds = {kind for _version, kind in SCHEMAS}
@@ -69,8 +80,12 @@ def check_object(obj):
     """The object is one the API server would take: names and labels by Kubernetes' rules, and
     the CRD schema of its kind (when the kind is a CRD of localcluster/crds/upstream)."""
     meta = obj["metadata"]
-    name_ok = (re.fullmatch(r"[^/%]+", meta["name"]) and meta["name"] not in (".", "..")
-               if obj["kind"] in RBAC_KINDS else dns_subdomain(meta["name"]))
+    if obj["kind"] in RBAC_KINDS:
+        name_ok = realtools.k8s_valid("path_segment", meta["name"])  # ValidateRBACName
+    elif obj["kind"] == "Namespace":
+        name_ok = dns_label(meta["name"])  # ValidateNamespaceName
+    else:
+        name_ok = dns_subdomain(meta["name"])  # NameIsDNSSubdomain
     assert name_ok, (obj["kind"], meta["name"])
     if "namespace" in meta:
         assert dns_label(meta["namespace"]), meta["namespace"]
@@ -151,6 +166,11 @@ REFUSED = [
     ("pool-64", {"swap_pool": LONG}, "swap_pool"),
     ("pool-dots", {"swap_pool": "a..b"}, "swap_pool"),
     ("pool-253", {"swap_pool": "a" * 253}, "swap_pool"),
+    # valid object names too long for render_dir's file names (<kind>-<name>.yaml, 255 bytes)
+    ("mc-name-250", {"swap_machineconfig_name": "a" * 250}, "swap_machineconfig_name"),
+    ("hco-name-250", {"hco_name": "a" * 250}, "hco_name"),
+    ("account-250", {"namespace_service_account": "a" * 250, "wasp_agent_service_account": "a" * 250},
+     "namespace_service_account"),
     # 9. namespaces and ServiceAccounts that disagree
     ("agent-namespace", {"wasp_agent_namespace": "other"}, "wasp_agent_namespace"),
     ("agent-account", {"wasp_agent_service_account": "agent"}, "wasp_agent_service_account"),

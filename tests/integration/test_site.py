@@ -421,6 +421,27 @@ def test_bad_input_is_refused_before_any_write(cluster, extra_vars, variable, ac
     assert error and variable in error.group(1) + run.output[error.end():error.end() + 400], run
 
 
+def test_a_csv_image_with_a_trailing_newline_is_refused_before_any_write(site_cluster):
+    """Issue 21 item 7: the wasp-agent image read from the cluster (the CSV's relatedImages) is
+    judged by the image grammar in preflight, before the first write. Seen to fail before the fix:
+    the wasp_agent role refused it only after the namespace role had written the Namespace and
+    the RBAC objects."""
+    api = custom_api(site_cluster)
+    group, version, plural = "operators.coreos.com", "v1alpha1", "clusterserviceversions"
+    csvs = api.list_namespaced_custom_object(group, version, LOCK_NAMESPACE, plural)["items"]
+    csv = next(c for c in csvs if c["metadata"]["name"].startswith("kubevirt-hyperconverged"))
+    # the 4.16 CSV names no wasp-agent image (its docs used a fixed tag): one as later CSVs name it
+    images = [i for i in csv["spec"].get("relatedImages") or [] if "wasp-agent" not in i.get("name", "")]
+    images.append({"name": "wasp-agent", "image": "registry.redhat.io/container-native-virtualization/"
+                                                  "wasp-agent-rhel9@sha256:" + "a" * 64 + "\n"})
+    api.patch_namespaced_custom_object(group, version, LOCK_NAMESPACE, plural, csv["metadata"]["name"],
+                                       {"spec": {"relatedImages": images}})
+    run = site(site_cluster, "overcommit=150")
+    assert run.rc != 0, run
+    assert "wasp_agent_image must be an image reference" in run.output and "CSV" in run.output, run
+    assert run.writes == [] and run.lock_writes == [], describe_writes(run.writes + run.lock_writes)
+
+
 # The run's first request (preflight's read of the Infrastructure) tells a wrong KUBECONFIG from a
 # cluster that is down, in the collection's words: case -> (the message's start, what it says to check).
 FIRST_REQUEST = "while reading the Infrastructure, the first request of the run (nothing was changed)."

@@ -160,3 +160,23 @@ def test_huge_fixed_size_is_refused_before_any_arithmetic_wraps(node, tmp_path):
     env = dict(os.environ, OCPV_SWAP_ENV_FILE=str(env_file), OCPV_SWAP_PROC=str(tmp_path / "proc"))
     result = subprocess.run(["sh", SCRIPT], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 1 and "out of range" in result.stderr
+
+
+def test_failed_mkswap_removes_the_file(node, tmp_path):
+    """A file fallocate made but mkswap could not format is not left on the disk either."""
+    mkswap = tmp_path / "bin" / "mkswap"
+    mkswap.write_text('#!/bin/sh\necho "mkswap $*" >> "$STUB_LOG"\nexit 1\n')
+    result, calls = node(16 * 1024 * 1024, 150)
+    assert result.returncode == 1 and "mkswap" in result.stderr and "swap stays off" in result.stderr
+    assert not node.swapfile.exists()
+    assert [c.split()[0] for c in calls] == ["fallocate", "mkswap"]
+
+
+def test_the_reserve_is_preflights_margin():
+    """The node keeps free what preflight's disk check keeps free (swap_plan's margin): the
+    script's defaults are the same numbers, so a change of one shows here."""
+    from ansible_collections.ocpv.density.plugins.module_utils import swap_plan
+    with open(SCRIPT) as handle:
+        text = handle.read()
+    assert ': "${OCPV_SWAP_RESERVE_MIB:=%d}"' % swap_plan.DEFAULT_DISK_MARGIN_MIN_MIB in text
+    assert ': "${OCPV_SWAP_RESERVE_PERCENT:=%d}"' % swap_plan.DEFAULT_DISK_MARGIN_PERCENT in text

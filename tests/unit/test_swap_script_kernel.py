@@ -83,11 +83,12 @@ def node(tmp_path, loopfs):
     os.symlink("/proc/swaps", str(proc / "swaps"))
     swapfile, legacy = loopfs / "ocpswap.file", loopfs / "tmp" / "swapfile"
 
-    def script(mem_kb, percent, reserve_mib=1):
+    def script(mem_kb, percent, reserve_mib=1, swap_file=None):
         (proc / "meminfo").write_text("MemTotal:       %d kB\nMemFree:        1 kB\n" % mem_kb)
         env_file = tmp_path / "swap.env"
         env_file.write_text("OCPV_SWAP_OVERCOMMIT_PERCENT=%s\nOCPV_SWAP_FILE=%s\nOCPV_SWAP_LEGACY_FILES=%s\n"
-                            "OCPV_SWAP_RESERVE_MIB=%d\nOCPV_SWAP_RESERVE_PERCENT=0\n" % (percent, swapfile, legacy, reserve_mib))
+                            "OCPV_SWAP_RESERVE_MIB=%d\nOCPV_SWAP_RESERVE_PERCENT=0\n"
+                            % (percent, swap_file or swapfile, legacy, reserve_mib))
         env = dict(os.environ, OCPV_SWAP_ENV_FILE=str(env_file), OCPV_SWAP_PROC=str(proc))
         return run(["sh", SCRIPT], env=env)
 
@@ -157,3 +158,14 @@ def test_an_old_swap_file_is_turned_off_and_removed_first(node):
     swaps = active_swaps()
     assert str(node.legacy) not in swaps and not node.legacy.exists()
     assert mib(swaps[str(node.swapfile)]) == 8
+
+
+def test_a_swap_file_in_a_directory_not_there_yet_is_made(node):
+    """swap_file=/var/swap/node.swap passes the input checks (a file under /var), but no node has
+    /var/swap. Seen to fail before the fix: the script said it could not read the free space of
+    the missing directory and left swap off on every node."""
+    swapfile = node.mnt / "swap" / "node.swap"
+    result = node(16 * MIB_KB, 150, swap_file=swapfile)
+    assert result.returncode == 0, result.stderr
+    assert mib(active_swaps()[str(swapfile)]) == 8
+    assert oct(os.stat(str(swapfile.parent)).st_mode & 0o777) == "0o700"

@@ -4,14 +4,13 @@
 issue 21 (careless and hostile input) and issue 20 item 4 (one sentence per wrong input).
 
 Oracle for names and label keys: the ``kubernetes`` Python client (37.x) has no name validators
-(its models only check required fields), so the rules are those of k8s.io/apimachinery,
-kubernetes/kubernetes@008b365 staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go
-(IsDNS1123Label: dns1123LabelFmt, max 63; IsDNS1123Subdomain: dns1123SubdomainFmt, max 253) and
-pkg/api/validate/content (IsLabelKey: [DNS-1123 subdomain prefix/]qualified name, name part
-``([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`` max 63; IsLabelValue: the same or empty, max 63).
-Go's ``^...$`` without the m flag matches the whole text only, so ``fullmatch`` here."""
+(its models only check required fields), so Kubernetes' own Go functions judge: k8s.io/apimachinery
+v0.36.3 pkg/api/validate/content IsDNS1123Label, IsDNS1123Subdomain, IsLabelKey, IsLabelValue,
+through localcluster/k8s-names (realtools.k8s_name_errors; built by ``make real-components``), not
+a regex of ours."""
 
-import re
+import os
+import sys
 
 import pytest
 
@@ -19,30 +18,39 @@ from ansible_collections.ocpv.density.plugins.plugin_utils import inputs as i
 from ansible_collections.ocpv.density.plugins.plugin_utils import validate as v
 from ansible_collections.ocpv.density.plugins.module_utils.profiles import load_profiles
 
-import os
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = i.read_role_inputs(os.path.join(ROOT, "roles"))
+sys.path.insert(0, os.path.join(ROOT, "localcluster"))
+
+import realtools  # noqa: E402
+
 
 # --- the oracle (apimachinery, see the module docstring) --------------------------------------
-_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_SUBDOMAIN = _LABEL + r"(\." + _LABEL + ")*"
-_QUALIFIED = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-
-
 def k8s_dns1123_label(value):
-    return len(value) <= 63 and re.fullmatch(_LABEL, value) is not None
+    return realtools.k8s_valid("dns1123_label", value)
 
 
 def k8s_dns1123_subdomain(value):
-    return len(value) <= 253 and re.fullmatch(_SUBDOMAIN, value) is not None
+    return realtools.k8s_valid("dns1123_subdomain", value)
 
 
 def k8s_label_key(value):
-    prefix, slash, name = value.rpartition("/")
-    if slash and not k8s_dns1123_subdomain(prefix):
-        return False
-    return len(name) <= 63 and re.fullmatch(_QUALIFIED, name) is not None
+    return realtools.k8s_valid("label_key", value)
+
+
+def k8s_label_value(value):
+    return realtools.k8s_valid("label_value", value)
+
+
+@pytest.mark.parametrize("rule,value,valid", [
+    ("dns1123_label", "worker", True), ("dns1123_label", "worker\n", False), ("dns1123_label", "a" * 64, False),
+    ("dns1123_subdomain", "90-worker-swap", True), ("dns1123_subdomain", "a..b", False),
+    ("label_key", "node-role.kubernetes.io/worker", True), ("label_key", "node-role.kubernetes.io/" + "a" * 64, False),
+    ("label_value", "", True), ("label_value", "a b", False),
+])
+def test_the_oracle_is_apimachinery_and_answers(rule, value, valid):
+    """The oracle runs (a missing tool would raise, not pass) and says what apimachinery says."""
+    assert realtools.k8s_valid(rule, value) is valid
 
 
 def refusals(values, mode="apply", **kwargs):
@@ -113,6 +121,17 @@ def test_edit_distance_counts_a_transposition_once():
     assert v.edit_distance("render_dri", "render_dir") == 1
     assert v.edit_distance("renderdir", "render_dir") == 1
     assert v.edit_distance("abc", "abc") == 0
+
+
+@pytest.mark.parametrize("name,value,suggested", [
+    ("render_dri", 2024, "render_dir"), ("renderdir", True, "render_dir"), ("rendr_dir", 1.5, "render_dir"),
+    ("kubeconfg", 7, "kubeconfig"),
+])
+def test_near_misses_of_a_text_input_are_refused_whatever_scalar_they_hold(name, value, suggested):
+    """A vars file's render_dri: 2024 (a YAML number) takes the apply path as much as a text does.
+    Seen to fail before the fix: only a text value was taken for a render_dir typo."""
+    messages = refusals({"overcommit": 150}, names=[name, "overcommit"], hostvars={name: value})
+    assert "did you mean %s" % suggested in one_sentence_naming(messages, name)
 
 
 # --- 2. render-only and unbounded sizes --------------------------------------------------------
@@ -263,7 +282,7 @@ def test_swap_pool_is_accepted_exactly_when_every_derived_name_is_valid(pool):
                            and k8s_label_key("pools.operator.machineconfiguration.openshift.io/" + pool)
                            and k8s_dns1123_subdomain("90-%s-swap" % pool)
                            and k8s_dns1123_subdomain("ocpv-density-%s" % pool)
-                           and (len(pool) <= 63 and re.fullmatch(_QUALIFIED, pool)))  # role label value
+                           and k8s_label_value(pool))  # the MachineConfig's role label value
     messages = refusals({"overcommit": 150, "swap_pool": pool})
     if valid:
         assert messages == []
@@ -271,13 +290,38 @@ def test_swap_pool_is_accepted_exactly_when_every_derived_name_is_valid(pool):
         one_sentence_naming(messages, "swap_pool")
 
 
-@pytest.mark.parametrize("var,value", [
-    ("namespace_name", "a" * 64), ("namespace_name", "wasp.x"), ("namespace_service_account", "a" * 254),
-    ("swap_machineconfig_name", "A-swap"), ("hco_namespace", "openshift_cnv"), ("verify_pool", "a" * 64),
+@pytest.mark.parametrize("var,value,rule", [
+    ("namespace_name", "a" * 64, "dns1123_label"), ("namespace_name", "wasp.x", "dns1123_label"),
+    ("namespace_name", "density-1", "dns1123_label"), ("namespace_name", "wasp\n", "dns1123_label"),
+    ("namespace_service_account", "a" * 254, "dns1123_subdomain"),
+    ("namespace_service_account", "a.b-c", "dns1123_subdomain"),
+    ("swap_machineconfig_name", "A-swap", "dns1123_subdomain"),
+    ("swap_machineconfig_name", "99-x.swap", "dns1123_subdomain"),
+    ("hco_namespace", "openshift_cnv", "dns1123_label"), ("hco_namespace", "openshift-cnv", "dns1123_label"),
+    ("verify_pool", "a" * 64, "dns1123_label"), ("hco_name", "kubevirt-hyperconverged", "dns1123_subdomain"),
 ])
-def test_names_follow_the_oracle(var, value):
+def test_names_follow_the_oracle(var, value, rule):
+    """Refused exactly when apimachinery refuses the name."""
     messages = refusals({"overcommit": 150, var: value})
-    one_sentence_naming(messages, var)
+    if realtools.k8s_valid(rule, value):
+        assert messages == []
+    else:
+        one_sentence_naming(messages, var)
+
+
+@pytest.mark.parametrize("selector", [
+    {"node-role.kubernetes.io/worker": ""}, {"kubernetes.io/os": "linux"}, {"cnv": "true"},
+    {"a/b/c": "x"}, {"-x": "y"}, {"x": "y\n"}, {"x": "a" * 64}, {"UPPER.example.com/x": "y"}, {"x_y.z": "-v"},
+])
+def test_node_selector_labels_follow_the_oracle(selector):
+    """wasp_agent_node_selector becomes the DaemonSet's nodeSelector: refused exactly when a key or
+    value is one apimachinery refuses."""
+    valid = all(k8s_label_key(k) and k8s_label_value(val) for k, val in selector.items())
+    messages = refusals({"overcommit": 150, "wasp_agent_node_selector": selector})
+    if valid:
+        assert messages == []
+    else:
+        one_sentence_naming(messages, "wasp_agent_node_selector")
 
 
 # --- 9. namespaces and ServiceAccounts that agree ---------------------------------------------------
@@ -326,6 +370,21 @@ def test_long_values_are_shortened_in_the_message():
 ])
 def test_render_refusals(values, var):
     one_sentence_naming(refusals(values, mode="render"), var)
+
+
+@pytest.mark.parametrize("var", ["swap_machineconfig_name", "swap_kubeletconfig_name", "hco_name",
+                                 "namespace_service_account", "namespace_cluster_role"])
+def test_a_name_too_long_for_a_render_file_is_refused_in_render_mode(var):
+    """A valid 250-character object name makes render_dir's file <kind>-<name>.yaml longer than a
+    file name may be (255 bytes). Seen to fail before the fix: accepted, then the render stopped
+    with "File name too long" naming no variable; when applying it stays accepted."""
+    name = "a" * 250
+    values = {"render_dir": "out", "swap_size_mib": 1024, var: name}
+    first = one_sentence_naming(refusals(values, mode="render"), var)
+    assert "render_dir" in first
+    assert refusals({"render_dir": "out", "swap_size_mib": 1024, var: "a" * v.RENDER_NAME_MAX},
+                    mode="render") == []
+    assert [m for m in refusals({"overcommit": 150, var: name}) if "render_dir" in m] == []
 
 
 def test_role_mode_judges_only_its_prefix_and_the_unset_overcommit_of_absent():

@@ -109,6 +109,10 @@ have_bytes=$(stat -c %s "$OCPV_SWAP_FILE" 2>/dev/null || echo 0)
 if [ "$have_bytes" != "$want_bytes" ]; then
   off_and_removed "$OCPV_SWAP_FILE"
   dir=$(dirname "$OCPV_SWAP_FILE")
+  # swap_file may name a directory of its own under /var (/var/swap/node.swap): made here, once.
+  if [ ! -d "$dir" ]; then
+    { mkdir -p "$dir" && chmod 0700 "$dir"; } || die "cannot make the directory $dir for $OCPV_SWAP_FILE; swap stays off"
+  fi
   # Filesystem size and free space, in KiB (POSIX df output, one line per filesystem).
   df_line=$(df -Pk "$dir" | awk 'NR == 2 { print $2, $4 }')
   fs_kb=${df_line% *}
