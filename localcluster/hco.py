@@ -9,10 +9,12 @@ import time
 import yaml
 
 try:  # imported as localcluster.hco (tests) or run as a script from localcluster/
+    from . import releases
     from .apiobjects import MCFG, condition, data_url, dig, keep_transition_times, status_differs
     from .kubeapi import path
     from .nodes import KUBELET_CONF_DIR
 except ImportError:
+    import releases
     from apiobjects import MCFG, condition, data_url, dig, keep_transition_times, status_differs
     from kubeapi import path
     from nodes import KUBELET_CONF_DIR
@@ -59,10 +61,14 @@ def autopilot_swap_machineconfig():
 def autopilot_swap_wanted(hc, release):
     """The autopilot manages swap (and HCO runs no wasp-agent) when the HyperConverged opts in
     with platform.kubevirt.io/autopilot "true" or "swap-enable" (HCO >= 1.18, release-1.18
-    controllers/handlers/wasp-agent/daemonset.go), unless its disabled-resources annotation
-    lists the swap MachineConfig (the autopilot's documented opt-out of one resource)."""
-    values = (dig(hc, "metadata", "annotations", AUTOPILOT_ANNOTATION, default="") or "").split(",")
-    if release.hco < (1, 18) or not any(v.strip() in ("true", "swap-enable") for v in values):
+    controllers/handlers/wasp-agent/daemonset.go), on HCO >= 1.19 unless that annotation is
+    "false" (release.autopilot_by_default), and unless its disabled-resources annotation lists
+    the swap MachineConfig (the autopilot's documented opt-out of one resource)."""
+    value = dig(hc, "metadata", "annotations", AUTOPILOT_ANNOTATION, default="") or ""
+    if release.autopilot_by_default:
+        if value.strip() == "false":
+            return False
+    elif release.hco < (1, 18) or not any(v.strip() in ("true", "swap-enable") for v in value.split(",")):
         return False
     try:
         disabled = yaml.safe_load(dig(hc, "metadata", "annotations", AUTOPILOT_DISABLED_RESOURCES, default="") or "") or []
@@ -70,6 +76,25 @@ def autopilot_swap_wanted(hc, release):
         disabled = []
     return not any(isinstance(d, dict) and d.get("kind") == "MachineConfig" and d.get("name") == AUTOPILOT_SWAP_MC
                    for d in disabled)
+
+
+def hco_removes_wasp_leftovers(hc, release):
+    """HCO 1.19 removes, once, the wasp-agent operands an earlier HCO created: #4528 "also
+    removes the leftover resources on upgrade". HCO's mechanism (release-1.19 7313576e6,
+    controllers/hyperconverged/hyperconverged_controller.go removeLeftover, assets/
+    upgradePatches.json objectsToBeRemoved) deletes each listed object by name, whoever made it,
+    when the HyperConverged's known operator version (status.versions 'operator') lies in the
+    entry's semver range. UNSURE: #4528's entries were not read; the harness takes the operands
+    of 1.16-1.18 (hco_wasp_objects and the DaemonSet) and that range."""
+    known = next((v.get("version") for v in dig(hc, "status", "versions", default=[]) or []
+                  if v.get("name") == "operator"), "") or ""
+    if release.hco_deploys_wasp or release.hco < (1, 19) or not known:
+        return False
+    try:
+        previous = releases.from_cluster_version(known)
+    except (ValueError, IndexError):
+        return False
+    return previous.hco_deploys_wasp
 
 
 def hco_wasp_daemonset(image, node_placement):
@@ -153,8 +178,10 @@ class HyperConvergedOperator:
         hco_ds = next((ds for ds in wasp_daemonsets if ds["metadata"]["namespace"] == HCO_NAMESPACE), None)
         if want_wasp:
             self.ensure_hco_wasp(hc, release, hco_ds)
-        elif dig(hco_ds, "metadata", "labels", "app") == HCO_LABELS["app"]:  # HCO's cache sees only its own
-            self.remove_hco_wasp()
+        elif hco_removes_wasp_leftovers(hc, release):  # HCO 1.19, once, on the upgrade: by name
+            self.remove_hco_wasp(by_name=True)
+        elif release.hco_deploys_wasp and dig(hco_ds, "metadata", "labels", "app") == HCO_LABELS["app"]:
+            self.remove_hco_wasp()  # 1.16-1.18 conditional handlers; their cache sees only their own
         # HCO's DuplicateWaspAgentDSDetected, as a file (kubevirt/hyperconverged-cluster-operator
         # pkg/monitoring/observability/rules/alerts/cluster_alerts.go, HCO 1.16+):
         #   count(kube_daemonset_metadata_generation{namespace="wasp",daemonset="wasp-agent"}) > 0
@@ -209,15 +236,16 @@ class HyperConvergedOperator:
         self.kube.apply(path("apps/v1", "daemonsets", namespace=HCO_NAMESPACE), desired)
         log.info("HCO: deployed wasp-agent in %s", HCO_NAMESPACE)
 
-    def remove_hco_wasp(self):
+    def remove_hco_wasp(self, by_name=False):
         """Delete HCO's wasp-agent operands - only those carrying its label: HCO's cache sees
-        nothing else, so a same-named object created by someone else stays."""
+        nothing else, so a same-named object created by someone else stays. by_name: HCO 1.19's
+        leftover removal on upgrade (hco_removes_wasp_leftovers), which deletes by name."""
         for collection, body in hco_wasp_objects():
             obj_path = f"{collection}/{body['metadata']['name']}"
-            if dig(self.kube.get(obj_path, default=None), "metadata", "labels", "app") == HCO_LABELS["app"]:
+            if by_name or dig(self.kube.get(obj_path, default=None), "metadata", "labels", "app") == HCO_LABELS["app"]:
                 self.kube.delete(obj_path)
         self.kube.delete(path("apps/v1", "daemonsets", "wasp-agent", HCO_NAMESPACE))  # last: while it exists, the rest is looked after
-        log.info("HCO: removed its wasp-agent")
+        log.info("HCO: removed its wasp-agent%s", " (leftovers of the upgrade)" if by_name else "")
 
     def _csv_wasp_image(self, release):
         csv = self.kube.get(path("operators.coreos.com/v1alpha1", "clusterserviceversions", release.csv_name, HCO_NAMESPACE), default=None)

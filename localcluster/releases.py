@@ -18,8 +18,10 @@ _ROWS = {
     "4.21": ("4.21.1", "4.21.0", (1, 17)),
     "4.22": ("4.22.0", "4.22.0", (1, 18)),
     # MCO release-4.23 gives the master kubelet --config-dir (36c7cead4); HCO release-1.19 stores
-    # HyperConverged v1 (api/v1 +kubebuilder:storageversion, 7313576e6) and still has its
-    # wasp-agent handlers (controllers/handlers/wasp-agent).
+    # HyperConverged v1 (api/v1 +kubebuilder:storageversion, 7313576e6). HCO release-1.19 drops
+    # its wasp-agent handlers (kubevirt/hyperconverged-cluster-operator #4535, the cherry-pick of
+    # #4528, merged 2026-08-25, after the 7313576e6 snapshot whose controllers/handlers/wasp-agent
+    # still deploys it) and the wasp-agent image (#4538): virt-platform-autopilot owns swap.
     "4.23": ("4.23.0", "4.23.0", (1, 19)),
 }
 SUPPORTED = tuple(_ROWS)
@@ -57,8 +59,20 @@ class Release:
 
     @property
     def hco_deploys_wasp(self):
-        """HCO >= 1.16 (4.20) runs its own wasp-agent while the overcommit is > 100."""
-        return self.hco >= (1, 16)
+        """HCO 1.16-1.18 (4.20-4.22) runs its own wasp-agent while the overcommit is > 100; HCO
+        1.19 (4.23) has no wasp-agent handlers (#4535 on release-1.19, #4528 on main)."""
+        return (1, 16) <= self.hco < (1, 19)
+
+    @property
+    def autopilot_by_default(self):
+        """virt-platform-autopilot manages the platform without the HyperConverged's opt-in
+        annotation; only platform.kubevirt.io/autopilot "false" stops it. HCO #4528 (the reason
+        its handlers go on 1.19): "Auto-pilot is now enabled by default"; the autopilot side is
+        openshift-virtualization/virt-platform-autopilot cdf87d5 "graduate autopilot to GA
+        (opt-out by default)" (PR #326). UNSURE: HCO release-1.19 hack/config pins
+        AUTOPILOT_VERSION v0.1.2 at 7313576e6, which is still opt-in (README "disabled by
+        default"); the bump that carries cdf87d5 was not seen. The harness follows #4528."""
+        return self.hco >= (1, 19)
 
     @property
     def hco_api_version(self):
@@ -92,8 +106,10 @@ class Release:
 
     @property
     def wasp_agent_image(self):
-        """wasp-agent image in the CSV's relatedImages; None on 4.16, whose doc used a fixed tag."""
-        if self.minor < (4, 17):
+        """wasp-agent image in the CSV's relatedImages; None on 4.16, whose doc used a fixed tag,
+        and from HCO 1.19 (4.23), which no longer ships it (#4538 "Remove all the references to
+        the WASP agent image" on release-1.19)."""
+        if self.minor < (4, 17) or self.hco >= (1, 19):
             return None
         digest = hashlib.sha256(f"wasp-agent-rhel9:{self.cnv_version}".encode()).hexdigest()
         return f"registry.redhat.io/container-native-virtualization/wasp-agent-rhel9@sha256:{digest}"

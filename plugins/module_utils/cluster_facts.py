@@ -35,6 +35,10 @@ from ansible_collections.ocpv.density.plugins.module_utils.upgrade import swap_p
 # annotation (../reference/openshift-apis.md §1).
 HCO_WASP_CNV_MIN = "4.20"
 AUTOPILOT_CNV_MIN = "4.22"
+# HCO 1.19 (OpenShift Virtualization 4.23) has no wasp-agent handlers: HCO PR #4528 (CNV-95803,
+# cherry-picked to release-1.19 as #4535; #4538 drops the image) "Auto-pilot is now enabled by
+# default, and is responsible for WASP" (profiles.yml row autopilot).
+HCO_WASP_CNV_END = "4.23"
 AUTOPILOT_ANNOTATION = "platform.kubevirt.io/autopilot"
 AUTOPILOT_OPT_IN = ("true", "swap-enable")
 
@@ -143,7 +147,7 @@ def _at_least(version, minimum):
 
 def _hco_deploys_wasp(csv_version, hco):
     """OpenShift Virtualization deploys wasp-agent itself once memoryOvercommitPercentage > 100."""
-    if not csv_version or not _at_least(csv_version, HCO_WASP_CNV_MIN):
+    if not csv_version or not _at_least(csv_version, HCO_WASP_CNV_MIN) or _at_least(csv_version, HCO_WASP_CNV_END):
         return False
     opt_in = str((_get(hco, "metadata", "annotations") or {}).get(AUTOPILOT_ANNOTATION, ""))
     return not (_at_least(csv_version, AUTOPILOT_CNV_MIN) and
@@ -282,6 +286,20 @@ class _Assessment(object):
         # HCO >= 1.18 deploys no wasp-agent once the HyperConverged opts in to the autopilot
         # (profiles.yml row autopilot has the source), also while the autopilot's MachineConfig is
         # opted out or not written yet: a profile that hands the agent to HCO would wait for nothing.
+        annotation = (_get(self.hco, "metadata", "annotations") or {}).get(AUTOPILOT_ANNOTATION)
+        if self.present and wasp.get("provider") == "hco" and _at_least(self.csv_version, HCO_WASP_CNV_END):
+            raise Refusal("OpenShift Virtualization %s deploys no wasp-agent: HCO 1.19 and later has none (HCO PR "
+                          "#4528, on release-1.19 #4535; virt-platform-autopilot is responsible for swap and on by "
+                          "default), and on upgrade it removes the one an earlier HCO deployed. The autopilot's "
+                          "MachineConfig %s is not there (%s). Profile %s hands wasp-agent over to HCO and would "
+                          "wait for an agent that never comes. Let the autopilot manage swap (remove that "
+                          "annotation; profile autopilot is not implemented by ocpv.density yet), or use "
+                          "density_profile=native (kubelet LimitedSwap, no agent; unsupported). %s"
+                          % (self.csv_version, profile_table.AUTOPILOT_SWAP_MACHINECONFIG,
+                             ("the HyperConverged carries %s=%s, or platform.kubevirt.io/disabled-resources lists it"
+                              % (AUTOPILOT_ANNOTATION, annotation)) if annotation is not None else
+                             "platform.kubevirt.io/disabled-resources on the HyperConverged lists it, or the "
+                             "autopilot has not written it yet", profile["name"], NOTHING))
         if (self.present and wasp.get("provider") == "hco" and _at_least(self.csv_version, HCO_WASP_CNV_MIN)
                 and not _hco_deploys_wasp(self.csv_version, self.hco)):
             raise Refusal("OpenShift Virtualization %s deploys no wasp-agent on this cluster: the HyperConverged "

@@ -17,6 +17,8 @@ __metaclass__ = type
 from ansible_collections.ocpv.density.plugins.module_utils.profiles import parse_minor
 
 DROPIN_DIR = "/etc/openshift/kubelet.conf.d"
+# OpenShift (and OpenShift Virtualization) minor whose HCO (1.19) deploys no wasp-agent.
+HCO_WITHOUT_WASP = (4, 23)
 
 
 def dropin_read_since(profile, pool):
@@ -115,6 +117,21 @@ def upgrade_step(state, from_profile, to_profile, pool, control_plane_version=""
                      "procedure runs as site.yml does." % (state.get("desired") or "?"))
     desired, current = state["desired"], state["current"]
     moving = "OpenShift is upgrading from %s to %s" % (current, desired)
+    # -> 4.23: HCO 1.19 (OpenShift Virtualization 4.23) has no wasp-agent handlers and removes the
+    # agent an earlier HCO deployed (kubevirt/hyperconverged-cluster-operator #4528, on release-1.19
+    # #4535); virt-platform-autopilot, on by default, writes 90-worker-swap-online with the drop-in
+    # path the collection's drop-in rows write (profiles.yml row autopilot).
+    if (to_profile.get("wasp_agent") or {}).get("provider") == "hco" and \
+            parse_minor(desired) >= HCO_WITHOUT_WASP and parse_minor(current) < HCO_WITHOUT_WASP:
+        return _step("refuse", "%s. OpenShift Virtualization %s (HCO 1.19) deploys no wasp-agent and removes "
+                     "HCO's on its upgrade (HCO PR #4528); virt-platform-autopilot manages swap instead, and its "
+                     "MachineConfig 90-worker-swap-online writes /etc/openshift/kubelet.conf.d/90-swap.conf, the "
+                     "file profile %s writes too (the later name wins). ocpv.density does not implement the "
+                     "autopilot profile yet. Take our swap out (site.yml -e state=absent) and provision the swap "
+                     "the autopilot enables (/var/tmp/ocpswap.file or a partition labelled OCPSWAP), or, after "
+                     "the upgrade, opt the autopilot out of 90-worker-swap-online and use "
+                     "density_profile=native. Nothing was changed."
+                     % (moving, state["to_minor"], to_profile.get("name")))
     if from_profile.get("name") == to_profile.get("name"):
         return _step("wait", "%s; both use profile %s, so the upgrade needs nothing from ocpv.density. "
                      "Nothing was changed; run site.yml (or this playbook) once the upgrade has completed."

@@ -434,7 +434,40 @@ def test_a_later_name_wins_and_the_conflict_is_listed():
     assert mco.file_conflicts(mcs[1:]) == []
 
 
+def test_hco_1_19_deploys_no_wasp_agent_and_ships_no_wasp_image():
+    """HCO PR #4528 (CNV-95803, cherry-picked to release-1.19 as #4535) drops the wasp-agent
+    handlers; #4538 removes the wasp-agent image from release-1.19. Seen to fail before: the
+    emulated 4.23 (HCO 1.19) deployed HCO's wasp-agent and its CSV carried the image."""
+    assert [releases.get(r).hco_deploys_wasp for r in ("4.19", "4.20", "4.22", "4.23")] == [False, True, True, False]
+    assert releases.get("4.22").wasp_agent_image and releases.get("4.23").wasp_agent_image is None
+
+
+@pytest.mark.parametrize("previous,release,removed", [
+    ("4.22.0", "4.23", True),    # HCO 1.18 -> 1.19: its wasp operands are leftovers now
+    ("4.20.2", "4.23", True),
+    ("4.19.4", "4.23", False),   # HCO 1.15 never deployed an agent
+    ("", "4.23", False),         # fresh install: no known version
+    ("4.23.0", "4.23", False),   # already upgraded: once only
+    ("4.21.0", "4.22", False),   # 1.18 still has the handlers
+])
+def test_hco_removes_its_wasp_leftovers_on_the_upgrade_to_1_19(previous, release, removed):
+    """HCO #4528 'also removes the leftover resources on upgrade' (HCO's objectsToBeRemoved,
+    removed by name when the HyperConverged's known operator version is in range,
+    controllers/hyperconverged/hyperconverged_controller.go removeLeftover, release-1.19
+    7313576e6). Seen to fail before: the emulator had no such removal."""
+    hc = {"status": {"versions": [{"name": "operator", "version": previous}]}} if previous else {}
+    assert hco.hco_removes_wasp_leftovers(hc, releases.get(release)) is removed
+
+
 @pytest.mark.parametrize("release,annotations,wanted", [
+    # virt-platform-autopilot cdf87d5 "graduate autopilot to GA (opt-out by default)": on HCO
+    # 1.19 (#4528: "Auto-pilot is now enabled by default") only "false" stops it. Seen to fail
+    # before: the emulated 4.23 wrote no swap MachineConfig without the opt-in annotation.
+    ("4.23", {}, True),
+    ("4.23", {"platform.kubevirt.io/autopilot": "false"}, False),
+    ("4.23", {"platform.kubevirt.io/autopilot": " false "}, False),
+    ("4.23", {"platform.kubevirt.io/autopilot": "true"}, True),
+    ("4.23", {"platform.kubevirt.io/disabled-resources": "- kind: MachineConfig\n  name: 90-worker-swap-online\n"}, False),
     ("4.22", {"platform.kubevirt.io/autopilot": "true"}, True),
     ("4.22", {"platform.kubevirt.io/autopilot": "foo, swap-enable"}, True),
     ("4.22", {}, False),

@@ -124,3 +124,60 @@ def test_site_says_when_hco_deploys_no_agent_and_the_autopilot_is_opted_out(apc,
     assert "deploys no wasp-agent on this cluster" in run.output and "Profile dropin-4.21" in run.output, run
     assert run.writes == [], describe_writes(run.writes)
     assert machineconfig(c, "90-worker-swap-online") is None
+
+
+# --- 4.23: HCO 1.19 has no wasp-agent handlers (#4535), the autopilot is on by default ------------
+
+def wasp_daemonset_namespaces(c):
+    return [ds.metadata.namespace for ds in apps_api(c).list_daemon_set_for_all_namespaces(
+        field_selector="metadata.name=wasp-agent").items]
+
+
+def set_overcommit(c, value):
+    custom_api(c).patch_namespaced_custom_object(*HC, {"spec": {"virtualization": {"higherWorkloadDensity": {
+        "memoryOvercommitPercentage": value}}}})
+
+
+def test_on_4_23_the_autopilot_needs_no_opt_in_and_hco_deploys_no_agent(apc):
+    """HCO #4528 / #4535: "Auto-pilot is now enabled by default, and is responsible for WASP";
+    the autopilot (cdf87d5) stops only for platform.kubevirt.io/autopilot "false". Seen to fail
+    before the harness change: the emulated 4.23 wrote no 90-worker-swap-online without the
+    annotation and ran HCO's wasp-agent at overcommit 150."""
+    c = apc
+    c.reset(release="4.23")
+    wait_for(lambda: machineconfig(c, "90-worker-swap-online") is not None, timeout=60,
+             what="the autopilot's MachineConfig without any annotation")
+    set_overcommit(c, 150)
+    wait_for(lambda: settled(c), timeout=120, what="the worker pool to roll the autopilot's MachineConfig out")
+    assert wasp_daemonset_namespaces(c) == []
+    csv = custom_api(c).get_namespaced_custom_object("operators.coreos.com", "v1alpha1", "openshift-cnv",
+                                                     "clusterserviceversions", "kubevirt-hyperconverged-operator.v4.23.0")
+    assert not [i for i in csv["spec"]["relatedImages"] if "wasp-agent" in i["name"]], "#4538: no wasp image"
+    custom_api(c).patch_namespaced_custom_object(*HC, {"metadata": {"annotations": {"platform.kubevirt.io/autopilot": "false"}}})
+    wait_for(lambda: machineconfig(c, "90-worker-swap-online") is None, timeout=60,
+             what="the autopilot to take its MachineConfig back on \"false\"")
+    assert wasp_daemonset_namespaces(c) == []
+
+
+def test_on_4_23_without_the_autopilot_site_refuses_to_wait_for_hcos_agent(apc, tmp_path):
+    """4.23 with the autopilot opted out: the profile by version (dropin-4.21) hands the agent to
+    HCO, which has none. Refused before any write; native converges without any agent. Seen to
+    fail before: the run wrote its MachineConfig and waited out wasp_agent_wait_timeout."""
+    c = apc
+    c.reset(release="4.23")
+    custom_api(c).patch_namespaced_custom_object(*HC, {"metadata": {"annotations": {"platform.kubevirt.io/autopilot": "false"}}})
+    wait_for(lambda: machineconfig(c, "90-worker-swap-online") is None and settled(c), timeout=120,
+             what="no autopilot MachineConfig and a settled pool")
+    run = site(c, "overcommit=150", "wasp_agent_wait_timeout=20", "wasp_agent_wait_poll_interval=1",
+               "verify_report_dir=%s" % (tmp_path / "reports"))
+    text = " ".join(run.output.split())
+    assert run.rc != 0, run
+    assert "deploys no wasp-agent: HCO 1.19 and later has none" in text and "Profile dropin-4.21" in text, run
+    assert run.writes == [], describe_writes(run.writes)
+
+    native = site(c, "overcommit=150", "density_profile=native", "verify_report_dir=%s" % (tmp_path / "native"))
+    assert native.rc == 0, native
+    assert "UNSUPPORTED: the native profile" in " ".join(native.output.split()), native
+    dropin = (Path(c.node_dir("worker-0")) / "root" / DROPIN.lstrip("/")).read_text()
+    assert "swapBehavior: LimitedSwap" in dropin
+    assert wasp_daemonset_namespaces(c) == [] and conflicts(c) == {}

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from clusterlib import keep_clusters, start_cluster
-from test_site import describe_writes, site
+from clusterlib import keep_clusters, start_cluster, wait_for
+from test_site import describe_writes, machineconfig, settled, site
 from localcluster import cluster as localcluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,16 +107,39 @@ def test_compact_cluster_is_refused_while_the_master_kubelet_ignores_the_dropin(
     assert check.rc != 0 and "4.23" in " ".join(check.output.split()), check
 
 
-def test_compact_cluster_on_4_23_gets_swap_through_the_dropin(compact_cluster, tmp_path):
-    """MCO release-4.23 adds --config-dir to the master kubelet (36c7cead4): the drop-in's
-    failSwapOn: false reaches it, one reboot per master, every node Ready."""
-    compact_cluster.reset("4.23")
-    run = site(compact_cluster, "overcommit=150", "verify_report_dir=%s" % tmp_path)
+def test_compact_cluster_on_4_23_gets_swap_through_the_dropin_only_with_native(compact_cluster, tmp_path):
+    """MCO release-4.23 adds --config-dir to the master kubelet (36c7cead4), but HCO 1.19 deploys
+    no wasp-agent (HCO #4528 / #4535) and virt-platform-autopilot, on by default, writes its swap
+    MachineConfig for the worker role only. Before the harness followed #4535 this test expected
+    dropin-4.21 to converge with HCO's agent, which a real 4.23 never runs. Now: with the
+    autopilot on, the autopilot row is chosen and refused (not implemented) before any write;
+    with it off ("false"), dropin-4.21 is refused (it would wait for HCO's agent); native, the
+    explicit choice, puts LimitedSwap on the masters: one reboot each, every node Ready."""
+    import kubernetes
+    c = compact_cluster
+    c.reset("4.23")
+    wait_for(lambda: machineconfig(c, "90-worker-swap-online") is not None, timeout=60,
+             what="the autopilot's MachineConfig")
+    run = site(c, "overcommit=150")
+    assert run.rc != 0 and "Profile autopilot" in " ".join(run.output.split()), run
+    assert run.writes == [] and run.lock_writes == [], describe_writes(run.all_writes)
+
+    kubernetes.client.CustomObjectsApi(c.api_client()).patch_namespaced_custom_object(
+        "hco.kubevirt.io", "v1", "openshift-cnv", "hyperconvergeds", "kubevirt-hyperconverged",
+        {"metadata": {"annotations": {"platform.kubevirt.io/autopilot": "false"}}})
+    wait_for(lambda: machineconfig(c, "90-worker-swap-online") is None, timeout=60,
+             what="the autopilot to take its MachineConfig back")
+    wait_for(lambda: settled(c, "worker") and settled(c, "master"), timeout=120, what="the pools to settle")
+    refused = site(c, "overcommit=150", "wasp_agent_wait_timeout=20")
+    assert refused.rc != 0 and "deploys no wasp-agent" in " ".join(refused.output.split()), refused
+    assert refused.writes == [], describe_writes(refused.writes)
+
+    run = site(c, "overcommit=150", "density_profile=native", "verify_report_dir=%s" % tmp_path)
     assert run.rc == 0, run
     report = json.loads((tmp_path / "density-report.json").read_text())
     assert report["ok"] and report["pool"] == "master", report
-    assert reboots_of(compact_cluster) == {"master-0": 1, "master-1": 1, "master-2": 1}
-    assert not_ready_nodes(compact_cluster) == []
+    assert reboots_of(c) == {"master-0": 1, "master-1": 1, "master-2": 1}
+    assert not_ready_nodes(c) == []
 
 
 def test_cluster_without_openshift_virtualization_is_refused(sno_cluster):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from clusterlib import keep_clusters, start_cluster, wait_for
-from test_site import (PLAYBOOK_TIMEOUT, WORKERS, Run, apps_api, counters, describe_writes, kubeletconfigs,
+from test_site import (PLAYBOOK_TIMEOUT, WORKERS, Run, apps_api, counters, custom_api, describe_writes, kubeletconfigs,
                        machineconfig, settled, site_command)
 from localcluster import cluster as localcluster
 from localcluster import mco
@@ -257,3 +257,38 @@ def test_4_19_to_4_20_in_one_run_keeps_duplicate_wasp_alert_pending(ucluster, tm
     assert longest < DUPLICATE_FOR, "the manual agent outlived HCO's rule 'for' (%.0fs): the alert fired" % longest
     final = json.loads((Path(c.run_dir) / "emulator" / "alerts.json").read_text())
     assert "DuplicateWaspAgentDSDetected" not in final.get("active_since", {}) and final["firing"] == [], final
+
+
+def test_422_to_423_hco_removes_its_agent_and_upgrade_yml_refuses(ucluster, tmp_path):
+    """4.22 -> 4.23: upgrade.yml used to say both releases use dropin-4.21 and the upgrade needs
+    nothing. HCO 1.19 has no wasp-agent handlers and removes, once, by name, the operands an
+    earlier HCO created (HCO #4528 / #4535, objectsToBeRemoved); the autopilot, on by default,
+    writes 90-worker-swap-online. Mid-upgrade the playbook refuses with nothing written; after
+    the finish HCO's agent, SA, SCC and RBAC are gone. Seen to fail before: the step was 'wait'
+    ("needs nothing") and the emulated 4.23 kept HCO's agent."""
+    import kubernetes
+    c = fresh(ucluster, "4.22")
+    hc = ("hco.kubevirt.io", "v1", "openshift-cnv", "hyperconvergeds", "kubevirt-hyperconverged")
+    custom_api(c).patch_namespaced_custom_object(*hc, {"spec": {"virtualization": {"higherWorkloadDensity": {
+        "memoryOvercommitPercentage": 150}}}})
+    apps = apps_api(c)
+    wait_for(lambda: [d.metadata.namespace for d in apps.list_daemon_set_for_all_namespaces(
+        field_selector="metadata.name=wasp-agent").items] == ["openshift-cnv"], timeout=60, what="HCO 1.18's wasp-agent")
+
+    phase(c, "4.23", "start")
+    run = playbook(c, "upgrade", tmp_path, "overcommit=150")
+    assert run.rc != 0, run
+    assert "HCO 1.19" in text(run) and "#4528" in text(run) and "90-worker-swap-online" in text(run), run
+    assert run.writes == [], describe_writes(run.writes)
+
+    phase(c, "4.23", "control-plane")
+    phase(c, "4.23", "finish")
+    wait_for(lambda: not apps.list_daemon_set_for_all_namespaces(field_selector="metadata.name=wasp-agent").items,
+             timeout=60, what="HCO 1.19 to remove the leftover wasp-agent")
+    rbac = kubernetes.client.RbacAuthorizationV1Api(c.api_client())
+    assert not [r for r in rbac.list_cluster_role().items if r.metadata.name == "wasp-cluster"]
+    assert not [b for b in rbac.list_cluster_role_binding().items if b.metadata.name == "wasp-cluster"]
+    assert not [s for s in kubernetes.client.CoreV1Api(c.api_client()).list_namespaced_service_account(
+        "openshift-cnv").items if s.metadata.name == "wasp"]
+    wait_for(lambda: machineconfig(c, "90-worker-swap-online") is not None, timeout=60,
+             what="the autopilot's MachineConfig on 4.23")

@@ -246,6 +246,32 @@ def test_autopilot_opt_in_without_its_machineconfig_refuses_a_profile_that_waits
     assert assess(objects)[1] == []
 
 
+def test_on_4_23_hco_deploys_no_agent_so_a_profile_waiting_for_it_is_refused():
+    """HCO release-1.19 (OpenShift Virtualization 4.23) has no wasp-agent handlers (HCO #4535, the
+    cherry-pick of #4528): without the autopilot's MachineConfig, the 4.23 profile by version
+    (dropin-4.21) would write its objects and wait for an agent that never comes, whatever the
+    annotations say. Seen to fail before: the assessment passed (without annotation) or named
+    the annotation as the cause."""
+    objects = cluster(version="4.23.0", csv="4.23.0", served=("v1",))
+    objects["hcos"]["resources"][0]["metadata"]["annotations"] = {cf.AUTOPILOT_ANNOTATION: "false"}
+    message = refusal(objects)
+    assert message.startswith("OpenShift Virtualization 4.23.0 deploys no wasp-agent: HCO 1.19 and later has none "
+                              "(HCO PR #4528"), message
+    assert "90-worker-swap-online is not there" in message and "platform.kubevirt.io/autopilot=false" in message
+    assert "Profile dropin-4.21 hands wasp-agent over to HCO" in message and message.endswith("Nothing was changed.")
+    for profile in ("hco-managed", "dropin-4.21"):
+        assert "deploys no wasp-agent" in refusal(objects, density_profile=profile)
+    del objects["hcos"]["resources"][0]["metadata"]["annotations"]
+    assert "deploys no wasp-agent" in refusal(objects)
+    # native needs no agent and HCO 1.19 deploys none: allowed (with its warning); absent always
+    facts, refusals, notices = assess(objects, density_profile="native")
+    assert refusals == [] and notices[0].startswith("UNSUPPORTED: the native profile"), refusals
+    assert assess(objects, state="absent", overcommit=None)[1] == []
+    # with the autopilot's MachineConfig the autopilot row is chosen (not implemented yet)
+    objects["autopilot_mcs"] = found({"metadata": {"name": "90-worker-swap-online"}})
+    assert "Profile autopilot" in refusal(objects)
+
+
 def test_native_with_a_wasp_agent_daemonset():
     objects = cluster(version="4.21.0", csv="4.21.0")
     objects["wasp_daemonsets"] = found({"metadata": {"name": "wasp-agent", "namespace": "wasp"}})

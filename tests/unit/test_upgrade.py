@@ -138,6 +138,19 @@ def test_an_upgrade_within_one_profile_needs_nothing():
     assert step["action"] == "wait" and "needs nothing" in step["message"]
 
 
+def test_422_to_423_says_hco_drops_its_agent_instead_of_needing_nothing():
+    """4.22 -> 4.23: both releases pick dropin-4.21 by version, but HCO 1.19 deploys no wasp-agent
+    and removes HCO's on upgrade (HCO #4528 / #4535), and virt-platform-autopilot's
+    90-worker-swap-online then writes the drop-in path ours writes. Seen to fail before: the step
+    said the upgrade needs nothing from ocpv.density."""
+    state = u.cluster_version_state(cv("4.23.0", [("4.23.0", "Partial"), ("4.22.0", "Completed")], True))
+    step = u.upgrade_step(state, *rows("dropin-4.21", "dropin-4.21"), pool="worker", cnv_version="4.22.0")
+    assert step["action"] == "refuse", step
+    text = step["message"]
+    assert "HCO 1.19" in text and "#4528" in text and "90-worker-swap-online" in text and "state=absent" in text
+    assert "Nothing was changed" in text
+
+
 WAIT = {"action": "wait", "profile": "", "message": "the control plane has not finished updating."}
 
 
