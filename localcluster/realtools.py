@@ -31,18 +31,25 @@ def ignition_errors(items, timeout=60):
     the emulated MCO parses -- None when github.com/coreos/ignition/v2 accepts it, else its
     message worded as MCO words it. One validator process for all configs not seen before."""
     keys = [(spec, json.dumps(config, sort_keys=True)) for config, spec in items]
-    todo = list(dict.fromkeys(k for k in keys if k not in _IGNITION_CACHE))
+    return _ask("ignition-validate", _IGNITION_CACHE, keys,
+                lambda i, key: {"id": str(i), "spec": key[0], "config": json.loads(key[1])},
+                lambda answer: answer["error"] or None, timeout)
+
+
+def _ask(name, cache, keys, request, result_of, timeout):
+    """The answers for `keys` from the line-JSON tool `name` (one request line in, one answer line
+    out, in order), asking one process only for the keys not in `cache` yet."""
+    todo = list(dict.fromkeys(k for k in keys if k not in cache))
     if todo:
-        lines = "".join(json.dumps({"id": str(i), "spec": spec, "config": json.loads(text)}) + "\n"
-                        for i, (spec, text) in enumerate(todo))
-        result = subprocess.run([tool("ignition-validate")], input=lines, capture_output=True, text=True,
+        lines = "".join(json.dumps(request(i, key)) + "\n" for i, key in enumerate(todo))
+        result = subprocess.run([tool(name)], input=lines, capture_output=True, text=True,
                                 timeout=timeout, check=False)
         answers = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
         if result.returncode != 0 or len(answers) != len(todo):
-            raise RuntimeError(f"ignition-validate failed (rc {result.returncode}): {result.stderr.strip()}")
+            raise RuntimeError(f"{name} failed (rc {result.returncode}): {result.stderr.strip()}")
         for key, answer in zip(todo, answers):
-            _IGNITION_CACHE[key] = answer["error"] or None
-    return [_IGNITION_CACHE[k] for k in keys]
+            cache[key] = result_of(answer)
+    return [cache[k] for k in keys]
 
 
 _K8S_NAMES_CACHE = {}  # (rule, value) -> [messages]
@@ -58,17 +65,8 @@ def k8s_name_errors(items, timeout=60):
     for rule, value in keys:
         if rule not in K8S_NAME_RULES or not isinstance(value, str):
             raise ValueError(f"k8s_name_errors: {rule!r} {value!r}")
-    todo = list(dict.fromkeys(k for k in keys if k not in _K8S_NAMES_CACHE))
-    if todo:
-        lines = "".join(json.dumps({"rule": rule, "value": value}) + "\n" for rule, value in todo)
-        result = subprocess.run([tool("k8s-names")], input=lines, capture_output=True, text=True,
-                                timeout=timeout, check=False)
-        answers = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-        if result.returncode != 0 or len(answers) != len(todo):
-            raise RuntimeError(f"k8s-names failed (rc {result.returncode}): {result.stderr.strip()}")
-        for key, answer in zip(todo, answers):
-            _K8S_NAMES_CACHE[key] = list(answer["errors"])
-    return [_K8S_NAMES_CACHE[k] for k in keys]
+    return _ask("k8s-names", _K8S_NAMES_CACHE, keys, lambda _i, key: {"rule": key[0], "value": key[1]},
+                lambda answer: list(answer["errors"]), timeout)
 
 
 def k8s_valid(rule, value):
