@@ -295,17 +295,30 @@ NEW_ENV = "OCPV_SWAP_OVERCOMMIT_PERCENT=150\nOCPV_SWAP_FILE=/var/ocpswap.file\n"
 WANTED_UNIT = CONTRACT_UNIT.replace("RequiredBy=", "WantedBy=")
 
 
-@pytest.mark.parametrize("unit,blocked", [(CONTRACT_UNIT, True), (WANTED_UNIT, False)], ids=["RequiredBy", "WantedBy"])
-def test_a_swap_file_that_does_not_fit_fails_its_unit(tmp_path, unit, blocked):
-    """Issue 14 fact 5: no file, no swap; a *required* failed unit keeps the kubelet down."""
+@pytest.mark.parametrize("unit", [CONTRACT_UNIT, WANTED_UNIT], ids=["RequiredBy", "WantedBy"])
+def test_the_contract_script_that_cannot_fit_its_file_leaves_swap_off_and_its_unit_ok(tmp_path, unit):
+    """Issue 21: ocpv-density-swap.sh exits 0 with swap off when the file cannot fit, so its unit
+    does not fail and holds no kubelet back, whatever its [Install]. Seen to fail while the model
+    failed the unit (the script then exited 1)."""
     disk = nodes.NodeDisk(tmp_path, "worker-0")
     cfg = config(files=[(nodes.SWAP_ENV_FILE, NEW_ENV)], units=[("swap-provision.service", unit)])
     assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=1024) == 0
-    assert disk.failed_unit == "swap-provision.service"
+    assert disk.failed_unit is None
     assert not (tmp_path / "nodes/worker-0/root/var/ocpswap.file").exists()
+    assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=9000) == 8192 and disk.failed_unit is None
+
+
+@pytest.mark.parametrize("unit,blocked", [(DOC_PROVISION, True), (DOC_PROVISION.replace("RequiredBy=", "WantedBy="), False)],
+                         ids=["RequiredBy", "WantedBy"])
+def test_a_documented_unit_whose_file_does_not_fit_fails(tmp_path, unit, blocked):
+    """Issue 14 fact 5: the documented fallocate unit fails when its file does not fit, and a
+    *required* failed unit keeps the kubelet down."""
+    disk = nodes.NodeDisk(tmp_path, "worker-0")
+    cfg = config(units=[("swap-provision.service", unit)])
+    assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=1024) == 0
+    assert disk.failed_unit == "swap-provision.service"
     error = nodes.kubelet_dependency_error(cfg, disk.failed_unit)
     assert bool(error) is blocked and (not error or "swap-provision.service" in error)
-    assert disk.boot(cfg, 16 * GiB_KB, disk_free_mib=9000) == 8192 and disk.failed_unit is None
 
 
 def test_the_contract_removes_an_old_var_tmp_swapfile(tmp_path):

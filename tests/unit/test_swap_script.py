@@ -130,9 +130,11 @@ def test_the_old_var_tmp_file_is_migrated_in_the_same_run(node):
 
 def test_no_room_leaves_swap_off_and_no_file(node):
     """Issue 21: no dd fallback filling the disk; 8 GiB do not fit in 12 GiB free with a 10 GiB
-    reserve. Failed before the fix: the script wrote the file regardless of free space."""
+    reserve. Failed before the fix: the script wrote the file regardless of free space. It exits
+    0 (issue 21: swap off and a clear journal line, the unit does not fail); seen to fail while the
+    script still exited 1."""
     result, calls = node(16 * 1024 * 1024, 150, free_kb=12 * 1024 * 1024)
-    assert result.returncode == 1
+    assert result.returncode == 0
     assert "not enough space for 8192 MiB" in result.stderr and "swap stays off" in result.stderr
     assert calls == []
     assert not node.swapfile.exists()

@@ -17,9 +17,10 @@
 # Never fills the disk: the file is written with fallocate only (no dd fallback), only when the
 # filesystem keeps max(OCPV_SWAP_RESERVE_MIB, OCPV_SWAP_RESERVE_PERCENT % of it) free afterwards
 # (preflight's margin, plugins/module_utils/swap_plan.py), and a partial file is removed on any
-# failure. When it cannot fit, swap stays off and the script says why and exits 1: the unit is
-# only wanted by kubelet-dependencies.target, so the node still starts (without swap), and
-# `systemctl --failed` / the journal show why.
+# failure. When it cannot fit, swap stays off and the script says why in the journal and exits
+# 0, so the unit never holds the kubelet back (verify reports the node without swap); any other
+# failure (fallocate, mkswap, swapon) exits 1, and the unit is only wanted by
+# kubelet-dependencies.target, so the node still starts.
 set -eu
 
 ENV_FILE=${OCPV_SWAP_ENV_FILE:-/etc/ocpv-density/swap.env}
@@ -125,7 +126,9 @@ if [ "$have_bytes" != "$want_bytes" ]; then
   reserve_mib=$((fs_mib * OCPV_SWAP_RESERVE_PERCENT / 100))
   if [ "$reserve_mib" -lt "$OCPV_SWAP_RESERVE_MIB" ]; then reserve_mib=$OCPV_SWAP_RESERVE_MIB; fi
   if [ $((size_mib + reserve_mib)) -gt "$free_mib" ]; then
-    die "not enough space for $size_mib MiB of swap at $OCPV_SWAP_FILE: $free_mib MiB free on $dir, $reserve_mib MiB must stay free; swap stays off (the node starts without it)"
+    # Not a failure of the unit (issue 21): the node starts without swap, the journal says why.
+    printf 'ocpv-density-swap: %s\n' "not enough space for $size_mib MiB of swap at $OCPV_SWAP_FILE: $free_mib MiB free on $dir, $reserve_mib MiB must stay free; swap stays off (the node starts without it)" >&2
+    exit 0
   fi
   umask 077
   trap 'rm -f "$OCPV_SWAP_FILE"' EXIT
